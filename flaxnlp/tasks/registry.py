@@ -1,0 +1,33 @@
+"""Name → Task class registry; the trainer's only way to reach task code."""
+from __future__ import annotations
+
+import importlib
+
+_TASKS: dict[str, type] = {}
+# Modules that register tasks when imported; imported lazily by `get`.
+_MODULES = ("classification", "ner", "relation_extraction", "event_extraction",
+            "reading_comprehension")
+
+
+def register(name: str):
+  """Class decorator: `@register("ner") class NerTask(Task): ...`."""
+  def wrap(cls):
+    if name in _TASKS and _TASKS[name] is not cls:
+      raise ValueError(f"task {name!r} is already registered to {_TASKS[name].__name__}")
+    _TASKS[name] = cls
+    return cls
+  return wrap
+
+
+def get(name: str) -> type:
+  """The Task class registered under `name`; the error lists the valid names."""
+  if name not in _TASKS:
+    for module in _MODULES:
+      try:
+        importlib.import_module(f"flaxnlp.tasks.{module}")
+      except ModuleNotFoundError as e:
+        if e.name != f"flaxnlp.tasks.{module}":
+          raise
+  if name not in _TASKS:
+    raise KeyError(f"unknown task {name!r}; registered tasks: {sorted(_TASKS)}")
+  return _TASKS[name]
