@@ -1,0 +1,247 @@
+"""Losses: the ZLPR multi-label family ("softmax + cross-entropy" for multi-label) and seq2seq CE.
+
+Conventions (like `optax.losses`): pure functions; scores are unnormalised logits with the decision
+threshold fixed at 0 (predict class i iff s_i > 0; the calibrated probability is sigmoid(2 s_i));
+every loss is computed in float32 (float64 stays float64) whatever the input dtype.
+
+Masking. A class drops out of both sums of the ZLPR loss when its entry in `mask` is False **or**
+its logit is <= -1e11: GlobalPointer masks with -inf, with -1e12, or with -1e12 / sqrt(d)
+(about -1.25e11 for d = 64), and all of them count as masked. Masked terms are removed with
+`where` guards, never by arithmetic on infinities, so no NaN (inf - inf) can appear in the value or
+the gradient. A row with every class masked has loss 0 and gradient 0.
+
+References: Su Jianlin, blog posts 7359 (hard labels), 9064 (soft labels), 8888 (sparse labels,
+GPLinker), 8373 (GlobalPointer), 6933 (UniLM seq2seq); ZLPR, arXiv:2208.02955.
+"""
+from typing import Literal
+
+import jax
+import jax.numpy as jnp
+import optax
+
+# Logits at or below this value are masked positions (GlobalPointer's -inf / -1e12 / -1e12/sqrt(d)).
+MASKED_LOGIT_THRESHOLD = -1e11
+
+
+def _compute_dtype(dtype) -> jnp.dtype:
+  """float32 for low-precision inputs (bfloat16, float16) and integers; float64 stays float64."""
+  return jnp.promote_types(dtype, jnp.float32)
+
+
+def _log1p_sum_exp(z: jax.Array) -> jax.Array:
+  """log(1 + Σ_i exp(z_i)) over the last axis: logsumexp with an implicit extra 0 entry.
+
+  Entries equal to -inf contribute exactly 0 to the value and the gradient. The shift m is a
+  constant for autodiff (the true gradient does not depend on it), so no concatenated copy of `z`
+  is built.
+  """
+  m = jax.lax.stop_gradient(jnp.maximum(jnp.max(z, axis=-1), 0.0))
+  r = jnp.sum(jnp.exp(z - m[..., None]), axis=-1)
+  # With every z <= 0 (m = 0) log1p keeps full relative precision for a near-zero loss.
+  return jnp.where(m > 0, m + jnp.log(jnp.exp(-m) + r), jnp.log1p(r))
+
+
+def _valid_logits(s: jax.Array, mask: jax.Array | None) -> jax.Array:
+  """Classes that take part in the loss: logit above the mask threshold and `mask` True."""
+  valid = s > MASKED_LOGIT_THRESHOLD
+  if mask is not None:
+    valid = valid & jnp.broadcast_to(jnp.asarray(mask, bool), s.shape)
+  return valid
+
+
+def multilabel_categorical_crossentropy(
+    logits: jax.Array,
+    labels: jax.Array,
+    mask: jax.Array | None = None,
+    *,
+    eps: float = 1e-7,
+) -> jax.Array:
+  r"""ZLPR multi-label categorical cross-entropy with hard or soft labels, one value per row.
+
+  For scores s (last axis, threshold class s_0 = 0) and targets t in [0, 1]:
+
+  .. math::
+    L = \log\Big(1 + \sum_i t_i e^{-s_i}\Big) + \log\Big(1 + \sum_i (1 - t_i) e^{s_i}\Big)
+
+  With hard labels t in {0, 1} this is log(1 + Σ_pos e^{-s}) + log(1 + Σ_neg e^{s}) (blog 7359),
+  the factorised form of log(1 + Σ_{i∈pos, j∈neg} e^{s_j - s_i} + Σ_neg e^{s_j} + Σ_pos e^{-s_i}).
+  Soft labels (blog 9064) make the gradient vanish at t_i = sigmoid(2 s_i). Computed as
+  logsumexp over {0} ∪ {-s_i + log t_i} plus logsumexp over {0} ∪ {s_i + log(1 - t_i)}.
+
+  Conventions:
+    * A class is masked (absent from both sums, zero gradient) where `mask` is False or its logit
+      is <= -1e11 (GlobalPointer's -inf or -1e12 masks). A positive label on a masked class is
+      ignored.
+    * Soft labels t < eps count as exactly 0 (their positive term is removed) and t > 1 - eps as
+      exactly 1 (their negative term is removed); terms are removed, never only clipped, so a very
+      negative logit cannot leak through log(eps). Labels outside [0, 1] act as 0 or 1.
+    * Inputs of lower precision (bfloat16) are computed and returned in float32.
+
+  Args:
+    logits: scores, shape (..., C).
+    labels: targets in [0, 1] (bool, int or float), broadcastable to `logits`.
+    mask: optional bool, broadcastable to `logits`; False removes the class.
+    eps: soft-label tolerance described above.
+
+  Returns:
+    Loss of shape (...,) (the last axis is reduced), float32 (float64 for float64 logits).
+  """
+  dtype = _compute_dtype(logits.dtype)
+  s = logits.astype(dtype)
+  t = jnp.broadcast_to(jnp.asarray(labels).astype(dtype), s.shape)
+  valid = _valid_logits(s, mask)
+  is_one = t > 1.0 - eps
+  is_zero = t < eps
+  pos_on = valid & ~is_zero
+  neg_on = valid & ~is_one
+  # log t and log(1 - t), taken only where the term is kept and the label is strictly inside
+  # (eps, 1 - eps); at the "exactly 0 / exactly 1" ends the log is 0. Safe operands keep the
+  # untaken branches (and their gradients) finite.
+  log_t = jnp.where(is_one, 0.0, jnp.log(jnp.where(pos_on & ~is_one, t, 1.0)))
+  log_1mt = jnp.where(is_zero, 0.0, jnp.log1p(-jnp.where(neg_on & ~is_zero, t, 0.0)))
+  pos = jnp.where(pos_on, -jnp.where(pos_on, s, 0.0) + log_t, -jnp.inf)
+  neg = jnp.where(neg_on, jnp.where(neg_on, s, 0.0) + log_1mt, -jnp.inf)
+  return _log1p_sum_exp(pos) + _log1p_sum_exp(neg)
+
+
+def sparse_multilabel_categorical_crossentropy(
+    logits: jax.Array,
+    positive_indices: jax.Array,
+    mask_zero: bool = False,
+) -> jax.Array:
+  r"""ZLPR loss with the positives given as class indices (GPLinker's sparse labels), one per row.
+
+  .. math::
+    L = \log\Big(1 + \sum_{i \in P} e^{-s_i}\Big) + \log\Big(1 + \sum_{j \notin P} e^{s_j}\Big)
+
+  Equal to `multilabel_categorical_crossentropy(logits, multi_hot(P))` (with class 0 masked when
+  `mask_zero`). bert4keras evaluates the negative term as a + log(1 - e^{b - a}) with
+  a = log(1 + Σ_all e^s), b = log Σ_P e^s, which cancels catastrophically once the positives
+  dominate (memorised samples: NaN or a negative loss, bert4keras issues #436 and #500). Here the
+  negative term is a logsumexp over the negatives themselves (the positives are removed with a
+  scattered membership mask), so it is exact, never NaN and never negative; the positive term
+  gathers only the K positive logits.
+
+  Conventions:
+    * Index semantics are those of a set: a repeated index counts once (GPLinker builds its labels
+      from sets; bert4keras would count it twice).
+    * Indices outside [0, C) (e.g. -1 padding) are ignored. With `mask_zero=True`, index 0 is
+      padding too and class 0 is excluded from the negatives as well (GPLinker's flattened
+      (0, 0) = ([CLS], [CLS]) cell, also its dummy label for an empty head).
+    * Logit masking as in `multilabel_categorical_crossentropy` (logits <= -1e11 drop out of both
+      sums; a positive index on a masked logit is ignored). Computed in float32 for bfloat16 input.
+
+  Args:
+    logits: scores, shape (..., C).
+    positive_indices: int, shape (..., K), same leading shape as `logits`.
+    mask_zero: treat index 0 as padding and exclude class 0 from the loss.
+
+  Returns:
+    Loss of shape (...,), float32 (float64 for float64 logits).
+  """
+  dtype = _compute_dtype(logits.dtype)
+  s = logits.astype(dtype)
+  idx = jnp.asarray(positive_indices)
+  if not jnp.issubdtype(idx.dtype, jnp.integer):
+    raise TypeError(f"positive_indices must be integers, got {idx.dtype}")
+  if idx.shape[:-1] != s.shape[:-1]:
+    raise ValueError(
+        f"positive_indices {idx.shape} and logits {s.shape} must agree on all but the last axis")
+  num_classes = s.shape[-1]
+  lead = s.shape[:-1]
+  s2 = s.reshape(-1, num_classes)
+  idx2 = jnp.sort(idx.reshape(s2.shape[0], -1), axis=-1)
+  in_range = (idx2 >= (1 if mask_zero else 0)) & (idx2 < num_classes)
+  first = jnp.concatenate(
+      [jnp.ones_like(idx2[:, :1], bool), idx2[:, 1:] != idx2[:, :-1]], axis=-1)
+  safe_idx = jnp.where(in_range, idx2, 0)
+  pos_s = jnp.take_along_axis(s2, safe_idx, axis=-1)
+  pos_on = in_range & first & (pos_s > MASKED_LOGIT_THRESHOLD)
+  pos = jnp.where(pos_on, -jnp.where(pos_on, pos_s, 0.0), -jnp.inf)
+  # Membership mask of the positives; out-of-range rows of the scatter are dropped.
+  rows = jnp.arange(s2.shape[0])[:, None]
+  is_pos = jnp.zeros(s2.shape, bool).at[rows, jnp.where(in_range, idx2, num_classes)].set(
+      True, mode="drop")
+  neg_on = ~is_pos & (s2 > MASKED_LOGIT_THRESHOLD)
+  if mask_zero:
+    neg_on = neg_on.at[:, 0].set(False)
+  neg = jnp.where(neg_on, s2, -jnp.inf)
+  return (_log1p_sum_exp(pos) + _log1p_sum_exp(neg)).reshape(lead)
+
+
+def global_pointer_crossentropy(
+    logits: jax.Array,
+    labels: jax.Array,
+    *,
+    sparse: bool = False,
+    reduction: Literal["mean", "sum_heads"] = "mean",
+) -> jax.Array:
+  """ZLPR loss of a GlobalPointer head over all N² token pairs of every head, reduced to a scalar.
+
+  Each (batch, head) is one multi-label row over the flattened N·N cells (cell (i, j) has index
+  i·N + j); masked cells (logit -inf or ~-1e12 from the GP layer) take no part (see
+  `multilabel_categorical_crossentropy`).
+
+  Args:
+    logits: [B, H, N, N] GlobalPointer scores.
+    labels: dense [B, H, N, N] in {0, 1} (or soft in [0, 1]) when `sparse=False`; sparse [B, H, K]
+      int flattened indices i·N + j when `sparse=True`, padded with 0 (GPLinker's dummy (0, 0);
+      `mask_zero=True`, so cell (0, 0) is also dropped from the negatives) or -1.
+    sparse: selects the label format.
+    reduction: "mean" averages the per-(batch, head) losses over B·H (bojone's GlobalPointer NER
+      scripts); "sum_heads" sums over heads and averages over the batch (GPLinker). The two differ
+      by a factor H, i.e. in the effective learning rate.
+
+  Returns:
+    Scalar float32 loss.
+  """
+  if logits.ndim != 4 or logits.shape[-1] != logits.shape[-2]:
+    raise ValueError(f"logits must be [B, H, N, N], got {logits.shape}")
+  b, h, n, _ = logits.shape
+  flat = logits.reshape(b, h, n * n)
+  if sparse:
+    if labels.ndim != 3 or labels.shape[:2] != (b, h):
+      raise ValueError(f"sparse labels must be [B, H, K] = [{b}, {h}, K], got {labels.shape}")
+    per_head = sparse_multilabel_categorical_crossentropy(flat, labels, mask_zero=True)
+  else:
+    if labels.shape != logits.shape:
+      raise ValueError(f"dense labels must have the logits' shape {logits.shape}, got {labels.shape}")
+    per_head = multilabel_categorical_crossentropy(flat, labels.reshape(b, h, n * n))
+  if reduction == "mean":
+    return jnp.mean(per_head)
+  if reduction == "sum_heads":
+    return jnp.mean(jnp.sum(per_head, axis=1))
+  raise ValueError(f"reduction must be 'mean' or 'sum_heads', got {reduction!r}")
+
+
+def seq2seq_crossentropy(
+    logits: jax.Array, token_ids: jax.Array, segment_ids: jax.Array) -> jax.Array:
+  r"""UniLM seq2seq loss: next-token cross-entropy on the target segment, token-level batch mean.
+
+  .. math::
+    L = \frac{\sum_{b,t} m_{b,t} \, \mathrm{CE}(\mathrm{logits}_{b,t}, x_{b,t+1})}{\sum_{b,t} m_{b,t}},
+    \qquad m_{b,t} = \mathrm{segment\_ids}_{b,t+1}
+
+  The prediction at position t is scored against token t+1 and counted where token t+1 is a target
+  token (segment 1): the first target token is predicted from the source's final [SEP], and the
+  target's closing [SEP] is trained. Padding must carry segment 0. The normaliser is the number of
+  target tokens in the whole batch (not a per-sequence mean); a batch with no target tokens gives 0.
+
+  Args:
+    logits: [B, N, V] MLM-head logits (any float dtype; computed in float32).
+    token_ids: [B, N] int token ids.
+    segment_ids: [B, N] in {0, 1}.
+
+  Returns:
+    Scalar float32 loss.
+  """
+  if logits.ndim != 3 or token_ids.shape != logits.shape[:2] or segment_ids.shape != token_ids.shape:
+    raise ValueError(
+        f"expected logits [B, N, V] with token_ids/segment_ids [B, N]; got {logits.shape}, "
+        f"{token_ids.shape}, {segment_ids.shape}")
+  dtype = _compute_dtype(logits.dtype)
+  ce = optax.losses.softmax_cross_entropy_with_integer_labels(
+      logits[:, :-1].astype(dtype), token_ids[:, 1:])
+  weights = segment_ids[:, 1:].astype(dtype)
+  total = jnp.sum(weights)
+  return jnp.where(total > 0, jnp.sum(ce * weights) / jnp.maximum(total, 1.0), 0.0)
