@@ -56,7 +56,8 @@ def attention_mask(token_ids: jax.Array, segment_ids: jax.Array, kind: str) -> j
     return unilm_mask(segment_ids, token_ids)
   if kind == "causal":
     return causal_mask(n)[None] & keys
-  raise ValueError(f"unknown attention kind {kind!r}; expected 'bidirectional', 'unilm' or 'causal'")
+  raise ValueError(
+      f"unknown attention kind {kind!r}; expected 'bidirectional', 'unilm' or 'causal'")
 
 
 def masked_softmax(logits: jax.Array, mask: jax.Array) -> jax.Array:
