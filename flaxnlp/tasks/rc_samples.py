@@ -1,0 +1,159 @@
+"""Training samples and decoding prompts of seq2seq reading comprehension (bert4keras example).
+
+Follows `examples/task_reading_comprehension_by_seq2seq.py` (ALGORITHMS.md §1.3, §1.5):
+
+* training sample (fresh every epoch): one passage of the question drawn at random; passage
+  punctuation ' ', '、', '；', '，' → ','; the answer is the first non-empty answer among ALL the
+  question's passages whose space-separated parts all occur in the first `max_p_len - 2`
+  characters of the (replaced) sampled passage, with its spaces → ','; "" when none qualifies;
+  token ids `[CLS] passage [SEP] question [SEP] answer [SEP]`, segment ids 0 for the passage and
+  the question (with their `[SEP]`s) and 1 for the answer tokens and the final `[SEP]`;
+* decoding prompt for every passage: `[CLS] passage [SEP] question [SEP]`, all segment 0;
+* `answer_questions`: the prompts of all passages of several questions go through one
+  `flaxnlp.decoding.autoregressive.generate` call, rows grouped per question and combined at every
+  step by the multi-passage vote (`flaxnlp.decoding.rc_vote.RCVoteProcessor`).
+
+`tokenizer` is any object with bert4keras's `encode(first, second=None, maxlen=None)` returning
+`(ids, segment_ids, ...)` (e.g. `flaxnlp.data.tokenizer.Tokenizer`): `encode(passage,
+maxlen=max_p_len)`, `encode(question, answer, maxlen=max_q_len + max_a_len + 1)` (longest-first
+truncation of the pair) and, for prompts, `encode(question, maxlen=max_q_len + 1)`.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import numpy as np
+
+from flaxnlp.data.formats.qa import QAExample
+from flaxnlp.decoding import autoregressive
+from flaxnlp.decoding import rc_vote
+
+_PASSAGE_PUNCTUATION = re.compile("[ 、；，]")
+
+
+def replace_passage_punctuation(text: str) -> str:
+  """Replaces every ' ', '、', '；', '，' by ','."""
+  return _PASSAGE_PUNCTUATION.sub(",", text)
+
+
+def select_answer(answers: Sequence[str], passage: str, max_p_len: int = 256) -> str:
+  """The training answer for `passage` (already punctuation-replaced).
+
+  Returns the first non-empty answer all of whose `answer.split(' ')` parts are substrings of
+  `passage[:max_p_len - 2]`, with spaces replaced by ','; "" when no answer qualifies.
+  """
+  window = passage[:max_p_len - 2]
+  for answer in answers:
+    if answer and all(part in window for part in answer.split(" ")):
+      return answer.replace(" ", ",")
+  return ""
+
+
+def training_sample(example: QAExample, tokenizer, rng: np.random.Generator, *,
+                    max_p_len: int = 256, max_q_len: int = 64,
+                    max_a_len: int = 32) -> tuple[np.ndarray, np.ndarray]:
+  """One training sample of `example` (see the module docstring).
+
+  Args:
+    example: a question with at least one passage.
+    tokenizer: bert4keras-like tokenizer (see the module docstring).
+    rng: draws the passage (`rng.integers(len(passages))`).
+    max_p_len: token budget of `[CLS] passage [SEP]`.
+    max_q_len, max_a_len: the pair `[CLS] question [SEP] answer [SEP]` gets `max_q_len +
+      max_a_len + 1` tokens (97 by default), truncated longest-first by the tokenizer.
+
+  Returns:
+    `(token_ids, segment_ids)`, int32 arrays of equal length ≤ max_p_len + max_q_len + max_a_len.
+  """
+  if not example.passages:
+    raise ValueError(f"question {example.id!r} has no passages")
+  passage = example.passages[rng.integers(len(example.passages))].text
+  passage = replace_passage_punctuation(passage)
+  answer = select_answer([p.answer for p in example.passages], passage, max_p_len)
+  p_enc = tokenizer.encode(passage, maxlen=max_p_len)
+  qa_enc = tokenizer.encode(example.question, answer, maxlen=max_q_len + max_a_len + 1)
+  token_ids = list(p_enc[0]) + list(qa_enc[0])[1:]
+  segment_ids = list(p_enc[1]) + list(qa_enc[1])[1:]
+  return np.asarray(token_ids, np.int32), np.asarray(segment_ids, np.int32)
+
+
+def decoding_prompts(question: str, passages: Sequence[str], tokenizer, *, max_p_len: int = 256,
+                     max_q_len: int = 64) -> list[np.ndarray]:
+  """Prompt token ids `[CLS] p_i [SEP] q [SEP]` for every passage (segment ids are all 0).
+
+  Passages get the punctuation replacement and `maxlen=max_p_len`; the question is encoded with
+  `maxlen=max_q_len + 1` (≤ 63 question tokens by default).
+  """
+  q_ids = list(tokenizer.encode(question, maxlen=max_q_len + 1)[0])[1:]
+  return [np.asarray(list(tokenizer.encode(replace_passage_punctuation(p), maxlen=max_p_len)[0])
+                     + q_ids, np.int32) for p in passages]
+
+
+def answer_questions(model, params, tokenizer, questions: Sequence[tuple[str, Sequence[str]]], *,
+                     beam_size: int = 2, extractive: bool = True, max_p_len: int = 256,
+                     max_q_len: int = 64, max_a_len: int = 32, eps: float = 1e-12,
+                     banned_ids: Sequence[int] = (), full_prompt_ngrams: bool = False,
+                     group_size: int | None = None) -> list[str]:
+  """Answers `questions` = [(question, [passage, ...]), ...] by multi-passage voting decoding.
+
+  Every passage of every question is one row (`decoding_prompts`); rows are padded to
+  `max_p_len + max_q_len` tokens and to `group_size` passages per question (default: the largest
+  count in the batch; padding rows `[CLS] [SEP]` never vote), so repeated calls with the same
+  group size reuse one compiled decoder. Decoding is bert4keras beam search over the vote
+  (ALGORITHMS.md §1.5): step-0 no-answer exclusion, optional extractive constraint, scores
+  log(vote + eps), at most `max_a_len` tokens.
+
+  Args:
+    model, params: a `Bert` with `mlm_head=True` (UniLM) and its params.
+    tokenizer: bert4keras-like tokenizer with `encode`, `decode`, `cls_id`, `sep_id`.
+    questions: (question, passages) pairs; a question without passages gets "".
+    beam_size: 2 in the scored (0.77) version, 1 (greedy) in the current example.
+    extractive: the answer must be an n-gram of an answering passage.
+    max_p_len, max_q_len, max_a_len: as in training (256 / 64 / 32).
+    eps: log offset (1e-12; 1e-6 in the 2019 version).
+    banned_ids: ids never generated (2019 version: [PAD], [UNK], [CLS]).
+    full_prompt_ngrams: n-grams over the whole prompt instead of the passage (2019 version).
+    group_size: passages per question row group (≥ the largest passage count).
+
+  Returns:
+    One answer string per question (`tokenizer.decode` of the generated ids before [SEP]).
+  """
+  asked = [i for i, (_, passages) in enumerate(questions) if passages]
+  answers = [""] * len(questions)
+  if not asked:
+    return answers
+  prompts = [decoding_prompts(questions[i][0], questions[i][1], tokenizer, max_p_len=max_p_len,
+                              max_q_len=max_q_len) for i in asked]
+  s = group_size or max(map(len, prompts))
+  if s < max(map(len, prompts)):
+    raise ValueError(f"group_size {s} < the largest passage count {max(map(len, prompts))}")
+  width = max_p_len + max_q_len
+  token_ids = np.zeros((len(asked), s, width), np.int32)
+  token_ids[:, :, :2] = [tokenizer.cls_id, tokenizer.sep_id]
+  present = np.zeros((len(asked), s), bool)
+  for g, rows in enumerate(prompts):
+    for j, row in enumerate(rows):
+      token_ids[g, j, :] = 0
+      token_ids[g, j, :len(row)] = row
+      present[g, j] = True
+  state = rc_vote.init_state(token_ids, present, cls_id=tokenizer.cls_id,
+                             sep_id=tokenizer.sep_id, full_prompt=full_prompt_ngrams)
+  processor = rc_vote.RCVoteProcessor(tokenizer.sep_id, extractive, eps, tuple(banned_ids))
+  out = autoregressive.generate(
+      model, params, token_ids.reshape(-1, width), end_id=tokenizer.sep_id,
+      max_new_tokens=max_a_len, beam_size=beam_size, logits_processor=processor,
+      processor_state=state, group_size=s)
+  tokens, lengths = np.asarray(out.tokens), np.asarray(out.lengths)
+  for g, i in enumerate(asked):
+    ids = tokens[g, :lengths[g]].tolist()
+    if ids and ids[-1] == tokenizer.sep_id:
+      ids = ids[:-1]
+    answers[i] = tokenizer.decode(ids)
+  return answers
+
+
+def answer_question(model, params, tokenizer, question: str, passages: Sequence[str],
+                    **kwargs) -> str:
+  """`answer_questions(model, params, tokenizer, [(question, passages)], **kwargs)[0]`."""
+  return answer_questions(model, params, tokenizer, [(question, passages)], **kwargs)[0]
