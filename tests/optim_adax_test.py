@@ -1,4 +1,7 @@
 """AdaX / AdaX-W: a float64 numpy reference of the paper's equations, and optax-style properties."""
+import doctest
+import importlib
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -220,3 +223,8 @@ def test_no_recompilation_on_repeated_updates():
 def test_rejects_unknown_eps_placement():
   with pytest.raises(ValueError, match="eps_placement"):
     scale_by_adax(eps_placement="outside")
+
+
+def test_docstring_examples_run():
+  result = doctest.testmod(importlib.import_module("flaxnlp.optim.adax"))
+  assert result.attempted >= 2 and result.failed == 0

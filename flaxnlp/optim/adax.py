@@ -78,8 +78,8 @@ def scale_by_adax(
     >>> tx = scale_by_adax()
     >>> state = tx.init(jnp.zeros(2))
     >>> u, state = tx.update(jnp.array([1.0, -2.0]), state)
-    >>> u.round(3)   # m_1 / |g_1| = (1 - b1) * sign(g)
-    Array([ 0.1, -0.1], dtype=float32)
+    >>> [round(float(x), 3) for x in u]   # m_1 / |g_1| = (1 - b1) * sign(g)
+    [0.1, -0.1]
   """
   if eps_placement not in ("sqrt_vhat", "sqrt_v", "inside_sqrt"):
     raise ValueError(f"eps_placement must be 'sqrt_vhat', 'sqrt_v' or 'inside_sqrt', "
@@ -139,8 +139,8 @@ def adax(
     >>> tx = adax(learning_rate=0.1)
     >>> params = jnp.array([1.0, -1.0]); state = tx.init(params)
     >>> updates, state = tx.update(2 * params, state, params)
-    >>> optax.apply_updates(params, updates).round(3)
-    Array([ 0.99, -0.99], dtype=float32)
+    >>> [round(float(x), 3) for x in optax.apply_updates(params, updates)]
+    [0.99, -0.99]
   """
   return optax.chain(
       optax.add_decayed_weights(weight_decay) if weight_decay else optax.identity(),
