@@ -39,10 +39,13 @@ def base_config() -> ml_collections.ConfigDict:
       clip_norm=0.0,           # global-norm clipping; 0 = off
       grad_accum_steps=1,
       ema=0.0,                 # EMA decay of params for evaluation; 0 = off
+      momentum=0.0,            # sgd only
   ))
   c.regularizer = ml_collections.ConfigDict(dict(
       name="none",             # none | fgm | input_gradient_penalty | param_gradient_penalty
       epsilon=1.0,
+      # fgm only: "/"-separated path of the token-embedding matrix in the task's params.
+      embedding_path="encoder/embeddings/word_embeddings/embedding",
   ))
   c.train = ml_collections.ConfigDict(dict(
       batch_size=32,           # global batch size
@@ -55,6 +58,9 @@ def base_config() -> ml_collections.ConfigDict:
       keep_checkpoints=2,
       best_metric="",          # e.g. "f1"; keeps the best checkpoint by this eval metric
       data_workers=0,
+      eval_split="eval",       # split evaluated every `eval_every` steps (and by --mode eval)
+      max_eval_examples=0,     # evaluate on the first N examples only; 0 = all
+      best_mode="max",         # max | min: direction of best_metric
   ))
   c.mesh = ml_collections.ConfigDict(dict(data=-1, fsdp=1, tensor=1))
   # Logical axis name -> mesh axis (None = replicated). Params carry logical names.

@@ -1,0 +1,155 @@
+"""Train-step throughput: the flaxnlp trainer's jitted step vs HF transformers + torch AdamW (eager).
+
+Both train a BERT masked-LM (same config, float32, AdamW, MLM loss on every position) on random
+tokens, in the same process, one after the other. Prints tokens/s, the flaxnlp/torch ratio and
+the fraction of the 180 GFLOP/s float32 matmul peak of the project machine (PERF.md), with
+train FLOPs ≈ 6 · (non-embedding params + MLM output projection) · tokens + 12 · layers · B · S² · H
+(attention scores and values, forward + backward).
+
+  python benchmarks/train_throughput.py            # BERT-base: B=8,S=128 and B=4,S=512
+  python benchmarks/train_throughput.py --quick    # 4-layer 256-wide model, B=8,S=128
+"""
+import argparse
+import statistics
+import time
+
+import jax
+import ml_collections
+import numpy as np
+import optax
+
+from flaxnlp import configs
+from flaxnlp.models import bert
+from flaxnlp.tasks import base, registry
+from flaxnlp.train import trainer
+
+PEAK_FLOPS = 180e9
+
+
+@registry.register("_bench_mlm")
+class MlmTask(base.Task):
+  """Masked-LM on random tokens: the benchmark's stand-in task (labels = the input tokens)."""
+
+  def build_model(self):
+    return bert.Bert(bert.BertConfig.from_dict(self.config.model), mlm_head=True)
+
+  def dummy_batch(self, batch_size, length):
+    return {"token_ids": np.ones((batch_size, length), np.int32),
+            "segment_ids": np.zeros((batch_size, length), np.int32)}
+
+  def examples(self, split):
+    raise NotImplementedError("the benchmark feeds features directly")
+
+  def featurize(self, example, *, train, rng):
+    raise NotImplementedError("the benchmark feeds features directly")
+
+  def collate(self, features, length):
+    return {k: np.stack([f[k] for f in features]) for k in ("token_ids", "segment_ids")}
+
+  def loss(self, params, batch, rng, *, deterministic, perturbations=None):
+    out = self.build_model().apply({"params": params}, batch["token_ids"], batch["segment_ids"],
+                                   deterministic=deterministic, rngs={"dropout": rng})
+    ce = optax.softmax_cross_entropy_with_integer_labels(out.mlm_logits, batch["token_ids"])
+    return ce.mean(), {}
+
+  def predict(self, params, batch):
+    raise NotImplementedError
+
+  def decode(self, outputs, batch, examples):
+    raise NotImplementedError
+
+  def metrics(self, predictions, examples):
+    raise NotImplementedError
+
+
+def model_config(quick: bool) -> ml_collections.ConfigDict:
+  if quick:
+    return configs.bert_config(vocab_size=21128, hidden_size=256, num_hidden_layers=4,
+                               num_attention_heads=4, intermediate_size=1024)
+  return configs.bert_config(vocab_size=21128, hidden_size=768, num_hidden_layers=12,
+                             num_attention_heads=12, intermediate_size=3072)
+
+
+def train_flops(m, batch, length) -> float:
+  h, layers = m.hidden_size, m.num_hidden_layers
+  per_layer = 4 * h * h + 2 * h * m.intermediate_size
+  matmul_params = layers * per_layer + h * h + h * m.vocab_size  # + MLM dense + output projection
+  return 6.0 * matmul_params * batch * length + 12.0 * layers * batch * length**2 * h
+
+
+def time_steps(step, reps) -> float:
+  step()
+  step()  # warm-up (compile / allocator)
+  times = []
+  for _ in range(reps):
+    t0 = time.perf_counter()
+    step()
+    times.append(time.perf_counter() - t0)
+  return statistics.median(times)
+
+
+def flaxnlp_step_time(m, batch, length, reps) -> float:
+  c = configs.base_config()
+  c.task = "_bench_mlm"
+  c.model = m
+  c.optimizer.update(dict(name="adamw", learning_rate=1e-4, schedule="constant", weight_decay=0.01))
+  c.train.update(dict(batch_size=batch, eval_batch_size=batch, buckets=(length,)))
+  c.mesh.data = 1
+  tr = trainer.Trainer(c, "/nonexistent", devices=jax.devices()[:1])
+  rng = np.random.default_rng(0)
+  features = [{"token_ids": rng.integers(1, m.vocab_size, length).astype(np.int32),
+               "segment_ids": np.zeros(length, np.int32)} for _ in range(batch)]
+  holder = {"state": tr._init(tr.rng)}
+
+  def step():
+    holder["state"], metrics = tr.train_step(holder["state"], features)
+    jax.block_until_ready(metrics["loss"])
+
+  return time_steps(step, reps)
+
+
+def torch_step_time(m, batch, length, reps) -> float:
+  import torch  # pylint: disable=import-outside-toplevel
+  import transformers  # pylint: disable=import-outside-toplevel
+  torch.manual_seed(0)
+  model = transformers.BertForMaskedLM(transformers.BertConfig(
+      vocab_size=m.vocab_size, hidden_size=m.hidden_size, num_hidden_layers=m.num_hidden_layers,
+      num_attention_heads=m.num_attention_heads, intermediate_size=m.intermediate_size,
+      hidden_dropout_prob=m.hidden_dropout_prob,
+      attention_probs_dropout_prob=m.attention_probs_dropout_prob))
+  model.train()
+  opt = torch.optim.AdamW(model.parameters(), lr=1e-4, eps=1e-6, weight_decay=0.01)
+  ids = torch.randint(1, m.vocab_size, (batch, length))
+  segments = torch.zeros_like(ids)
+
+  def step():
+    opt.zero_grad(set_to_none=True)
+    out = model(input_ids=ids, token_type_ids=segments, labels=ids)
+    out.loss.backward()
+    opt.step()
+
+  return time_steps(step, reps)
+
+
+def main():
+  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  parser.add_argument("--quick", action="store_true", help="small model, one shape, few reps")
+  args = parser.parse_args()
+  m = model_config(args.quick)
+  shapes = [(8, 128)] if args.quick else [(8, 128), (4, 512)]
+  reps = 3 if args.quick else 5
+  print(f"jax {jax.__version__} on {jax.devices()[0].platform}; model: {m.num_hidden_layers} "
+        f"layers, hidden {m.hidden_size}, vocab {m.vocab_size}; float32; median of {reps} steps")
+  print(f"{'shape':>10} {'flaxnlp tok/s':>14} {'torch tok/s':>12} {'ratio':>6} "
+        f"{'flaxnlp MFU':>11} {'torch MFU':>9}")
+  for batch, length in shapes:
+    ours = flaxnlp_step_time(m, batch, length, reps)
+    theirs = torch_step_time(m, batch, length, reps)
+    tokens, flops = batch * length, train_flops(m, batch, length)
+    print(f"{f'B{batch}xS{length}':>10} {tokens / ours:14.0f} {tokens / theirs:12.0f} "
+          f"{theirs / ours:6.2f} {flops / ours / PEAK_FLOPS:11.0%} "
+          f"{flops / theirs / PEAK_FLOPS:9.0%}")
+
+
+if __name__ == "__main__":
+  main()

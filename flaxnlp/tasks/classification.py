@@ -1,0 +1,156 @@
+"""Multi-label text classification with the ZLPR loss (task "classification").
+
+Model: BERT → [CLS] hidden state → dropout → dense → one score s_c per label (float32).
+Loss: ZLPR `multilabel_categorical_crossentropy` (blog 7359 / 9064), mean over the batch; with
+`label_smoothing` ε the binary targets become t = (1 − ε)·y + ε/2 (soft-label ZLPR).
+Prediction: labels with s_c > 0 (the fixed threshold class); calibrated probability σ(2s).
+Metrics: micro / macro F1 over label ids (`flaxnlp.metrics.classification`).
+
+`config.task_args`: data_dir (train.tsv/dev.tsv/test.tsv + labels.txt, GoEmotions format), vocab
+(vocab.txt path), lowercase, maxlen (tokens incl. [CLS]/[SEP]), label_smoothing,
+classifier_dropout. Splits: "train", "eval" (= dev.tsv), "test".
+"""
+from __future__ import annotations
+
+import functools
+import pathlib
+from collections.abc import Sequence
+
+import flax.linen as nn
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+
+from flaxnlp import losses
+from flaxnlp.data.formats import goemotions
+from flaxnlp.metrics import classification as cls_metrics
+from flaxnlp.models import bert
+from flaxnlp.tasks import base, registry
+
+SPLIT_FILES = {"train": "train.tsv", "eval": "dev.tsv", "dev": "dev.tsv", "test": "test.tsv"}
+
+
+def task_args(data_dir: str | None = None, vocab: str | None = None, *, lowercase: bool = True,
+              maxlen: int = 64, label_smoothing: float = 0.0, classifier_dropout: float = 0.1
+              ) -> ml_collections.ConfigDict:
+  """Default `config.task_args` of the classification task."""
+  c = ml_collections.ConfigDict(dict(lowercase=lowercase, maxlen=maxlen,
+                                     label_smoothing=label_smoothing,
+                                     classifier_dropout=classifier_dropout))
+  c.data_dir = data_dir or ml_collections.config_dict.placeholder(str)
+  c.vocab = vocab or ml_collections.config_dict.placeholder(str)
+  return c
+
+
+class BertMultiLabel(nn.Module):
+  """BERT encoder ("encoder") + a dense label scorer ("classifier") on the [CLS] state."""
+  config: bert.BertConfig
+  num_labels: int
+  dropout: float = 0.1
+
+  @nn.compact
+  def __call__(self, token_ids, segment_ids=None, deterministic: bool = True):
+    """int [B, N] tokens (0 = padding) → float32 scores [B, num_labels]."""
+    out = bert.Bert(self.config, name="encoder")(token_ids, segment_ids,
+                                                 deterministic=deterministic)
+    h = nn.Dropout(self.dropout)(out.last_hidden_state[:, 0], deterministic=deterministic)
+    dense = nn.Dense(self.num_labels, dtype=jnp.float32, name="classifier",
+                     kernel_init=nn.with_logical_partitioning(
+                         nn.initializers.normal(self.config.initializer_range), ("embed", None)))
+    return dense(h.astype(jnp.float32))
+
+
+@registry.register("classification")
+class ClassificationTask(base.Task):
+  """Multi-label classification of single texts; examples are `MultiLabelExample`s."""
+
+  encoder_key = ("encoder",)
+
+  def __init__(self, config: ml_collections.ConfigDict):
+    super().__init__(config)
+    args = config.task_args
+    if not args.data_dir:
+      raise ValueError("config.task_args.data_dir is not set (folder with train.tsv, dev.tsv, "
+                       "test.tsv and labels.txt)")
+    self.data_dir = pathlib.Path(args.data_dir)
+    self.label_names = goemotions.read_label_names(self.data_dir / "labels.txt")
+    self.num_labels = len(self.label_names)
+
+  @functools.cached_property
+  def tokenizer(self):
+    """The WordPiece tokenizer of `task_args.vocab` (built on first use)."""
+    from flaxnlp.data.tokenizer import Tokenizer  # pylint: disable=import-outside-toplevel
+    if not self.config.task_args.vocab:
+      raise ValueError("config.task_args.vocab is not set (path of a BERT vocab.txt)")
+    return Tokenizer.from_vocab(self.config.task_args.vocab,
+                                lowercase=self.config.task_args.lowercase)
+
+  def build_model(self) -> nn.Module:
+    return BertMultiLabel(bert.BertConfig.from_dict(self.config.model), self.num_labels,
+                          float(self.config.task_args.classifier_dropout))
+
+  def dummy_batch(self, batch_size: int, length: int):
+    return {"token_ids": np.ones((batch_size, length), np.int32),
+            "segment_ids": np.zeros((batch_size, length), np.int32),
+            "labels": np.zeros((batch_size, self.num_labels), np.float32)}
+
+  def examples(self, split: str) -> Sequence[goemotions.MultiLabelExample]:
+    if split not in SPLIT_FILES:
+      raise ValueError(f"unknown split {split!r}; valid: {sorted(SPLIT_FILES)}")
+    return goemotions.read_goemotions(self.data_dir / SPLIT_FILES[split], self.num_labels)
+
+  def featurize(self, example, *, train: bool, rng: np.random.Generator):
+    del train, rng  # deterministic featurisation
+    enc = self.tokenizer.encode(example.text, maxlen=int(self.config.task_args.maxlen))
+    labels = np.zeros(self.num_labels, np.float32)
+    labels[list(example.labels)] = 1.0
+    return {"token_ids": np.asarray(enc.ids, np.int32),
+            "segment_ids": np.asarray(enc.segment_ids, np.int32), "labels": labels}
+
+  def collate(self, features, length: int):
+    token_ids = np.zeros((len(features), length), np.int32)
+    segment_ids = np.zeros((len(features), length), np.int32)
+    for i, f in enumerate(features):
+      token_ids[i, :len(f["token_ids"])] = f["token_ids"]
+      segment_ids[i, :len(f["segment_ids"])] = f["segment_ids"]
+    return {"token_ids": token_ids, "segment_ids": segment_ids,
+            "labels": np.stack([f["labels"] for f in features])}
+
+  def scores(self, params, batch, rng=None, *, deterministic=True, perturbations=None):
+    """Label scores s [B, num_labels] (float32)."""
+    variables = {"params": params}
+    if perturbations is not None:
+      variables["perturbations"] = perturbations
+    return self.build_model().apply(variables, batch["token_ids"], batch["segment_ids"],
+                                    deterministic=deterministic,
+                                    rngs=None if deterministic else {"dropout": rng})
+
+  def loss(self, params, batch, rng, *, deterministic, perturbations=None):
+    s = self.scores(params, batch, rng, deterministic=deterministic, perturbations=perturbations)
+    eps = float(self.config.task_args.label_smoothing)
+    targets = batch["labels"] * (1.0 - eps) + 0.5 * eps
+    loss = losses.multilabel_categorical_crossentropy(s, targets).mean()
+    return loss, {"label_accuracy": jnp.mean((s > 0) == (batch["labels"] > 0.5))}
+
+  def predict(self, params, batch):
+    return self.scores(params, batch) > 0
+
+  def decode(self, outputs, batch, examples):
+    del batch, examples
+    return [tuple(int(i) for i in np.flatnonzero(row)) for row in np.asarray(outputs)]
+
+  def metrics(self, predictions, examples):
+    return cls_metrics.multilabel_f1(predictions, [ex.labels for ex in examples],
+                                     self.num_labels)
+
+  def from_json(self, obj) -> goemotions.MultiLabelExample:
+    """Predict-mode input `{"text": ..., ["labels": [ids]], ["id": ...]}`."""
+    if "text" not in obj:
+      raise ValueError(f"predict input needs a 'text' field, got keys {sorted(obj)}")
+    return goemotions.MultiLabelExample(obj["text"], tuple(obj.get("labels", ())), obj.get("id"))
+
+  def to_json(self, example, prediction):
+    """Predict-mode output: the text, its id and the predicted label ids and names."""
+    return {"id": example.id, "text": example.text, "labels": list(prediction),
+            "label_names": [self.label_names[i] for i in prediction]}
+
