@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 .PHONY: run test test-fast bench
 
 run: $(VENV)/.installed
-	$(PY) launch.py --workdir runs/default
+	$(PY) launch.py --config experiments/ner_msra_egp.py --workdir runs/default
 
 test: $(VENV)/.installed-test
 	$(PY) -m pytest -q

@@ -3,6 +3,7 @@
 This file is intentionally short; the logic lives in `flaxnlp.train`, which tests and notebooks
 import directly.
 
+  python launch.py --workdir runs/default      # experiments/ner_msra_egp.py, the default
   python launch.py --config experiments/classification_goemotions.py --workdir runs/goemotions
   python launch.py --config experiments/_tiny.py:adamw --config.train.num_steps=50 --workdir /tmp/t
   python launch.py --config ... --workdir runs/x --mode eval
@@ -24,7 +25,7 @@ from ml_collections import config_flags
 from flaxnlp import train
 
 _DEFAULT_CONFIG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "experiments",
-                               "classification_goemotions.py")
+                               "ner_msra_egp.py")
 _CONFIG = config_flags.DEFINE_config_file("config", _DEFAULT_CONFIG,
                                           "Experiment config file (path[:arg]).", lock_config=True)
 _WORKDIR = flags.DEFINE_string("workdir", None, "Checkpoints, logs and config.json go here.",

@@ -324,6 +324,10 @@ class Trainer:
           flush(step)
           checkpointing.save(mngr, step, state, data)
       flush(num_steps)
+      if start >= num_steps:  # already trained (e.g. `make run` again): report the evaluation
+        eval_metrics = self.evaluate(self._eval_params(state))
+        progress.write(f"step {start} eval (training already complete): " + " ".join(
+            f"{k}={v:.4f}" for k, v in eval_metrics.items()))
     finally:
       mngr.wait_until_finished()
       if best_mngr:
