@@ -10,7 +10,9 @@ and calls, in this order:
                 may be boxed with `nn.with_logical_partitioning`; the names are mapped to the mesh
                 by `config.sharding_rules`, unnamed leaves are replicated.
   warm start    if `config.init_checkpoint`: `flaxnlp.models.checkpoints.load_pretrained(path)`
-                params replace the subtree `params[task.encoder_key]` (default ("encoder",)).
+                params (after the optional `task.transform_pretrained_params(params)`, e.g. a
+                simplified-vocabulary slice) replace the subtree `params[task.encoder_key]`
+                (default ("encoder",)).
   training      `examples("train")` once; per record and epoch `featurize(ex, train=True, rng=...)`
                 (rng seeded by (config.seed, record index)); per batch `collate(features, length)`
                 with `length` = the smallest `config.train.buckets` entry ≥ the longest

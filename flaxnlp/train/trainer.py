@@ -255,6 +255,9 @@ class Trainer:
     if self.config.init_checkpoint:
       from flaxnlp.models import checkpoints  # pylint: disable=import-outside-toplevel
       _, pretrained = checkpoints.load_pretrained(self.config.init_checkpoint)
+      transform = getattr(self.task, "transform_pretrained_params", None)
+      if transform is not None:  # e.g. slicing the vocabulary to the task's keep_tokens
+        pretrained = transform(pretrained)
       key = tuple(getattr(self.task, "encoder_key", ("encoder",)))
       params, _ = checkpointing.merge_pretrained(state.params, self.state_sharding.params,
                                                  pretrained, key)

@@ -1,0 +1,332 @@
+"""Reading comprehension by UniLM seq2seq with multi-passage voting (task "reading_comprehension").
+
+bert4keras `examples/task_reading_comprehension_by_seq2seq.py` (ALGORITHMS.md §1):
+
+* model: `Bert(mlm_head=True)` run with the UniLM mask (`attention="unilm"`); its vocabulary size
+  is the tokenizer's (the simplified vocabulary when `simplified_vocab`);
+* training sample, drawn afresh every epoch from the pipeline's per-record rng:
+  `[CLS] passage [SEP] question [SEP] answer [SEP]` for one random passage of the question
+  (`rc_samples.training_sample`); loss = `losses.seq2seq_crossentropy` (token CE on segment 1,
+  normalised over the batch's target tokens);
+* evaluation / prediction: one eval example = one question; `featurize` builds the prompts
+  `[CLS] p_i [SEP] q [SEP]` of all its passages ([P, L]); `collate` stacks questions into
+  [B, S, length] (S = passage-group size, the batch's largest passage count rounded up to a power
+  of two; padding passages are `[CLS] [SEP]` and never vote); `predict` runs the cached
+  multi-passage beam search (`autoregressive.generate` with `rc_vote.RCVoteProcessor`, exactly
+  what `rc_samples.answer_questions` runs) inside the trainer's jitted predict; `decode` detokenises;
+* metrics: SogouQA official accuracy / F1 / final (gold: an `answer_expand` file when given, else
+  standard = the question's first gold answer, expansions = all its gold answers) and CMRC 2018
+  EM / F1 (percent) against all gold answers. Questions without a gold answer are not scored.
+
+Datasets (`task_args.dataset`):
+  * "webqa_sogouqa": `data_dir` with SogouQA.json and WebQA.json (bojone's Baidu-pan files);
+    eval = 1/3 of Sogou (`qa.sogou_split`, `random_order.json` in data_dir when present, else a
+    seeded permutation); train = Sogou-train twice + WebQA (Sogou:WebQA = 2:1).
+  * "cmrc2018": the dev + trial files under `data_dir` (default `paths.shared_data_dir()/cmrc2018`;
+    the official train file is not available here). Contexts are cut into windows of
+    `cmrc_window_chars` characters, each a passage, so the vote matters. Split by article:
+    `cmrc_eval_fraction` of the dev articles (seeded) is "eval", the rest of dev (+ trial when
+    `cmrc_train_trial`) is "train"; "trial" is also a split. Scores are NOT comparable to the
+    official CMRC 2018 dev results (different training data, windowed multi-passage input).
+
+Warm start (`config.init_checkpoint`): the params are the `Bert` itself (`encoder_key = ()`); with
+a simplified vocabulary the checkpoint's embedding rows / MLM bias must be sliced by `keep_tokens`
+— `transform_pretrained_params` does it; the trainer must call it on the loaded params before
+merging (see its docstring).
+"""
+from __future__ import annotations
+
+import functools
+import json
+import pathlib
+from collections.abc import Sequence
+
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+
+from flaxnlp import losses, paths
+from flaxnlp.data.formats import qa
+from flaxnlp.decoding import autoregressive, rc_vote
+from flaxnlp.metrics import qa as qa_metrics
+from flaxnlp.models import bert
+from flaxnlp.tasks import base, rc_samples, registry
+
+DATASETS = ("cmrc2018", "webqa_sogouqa")
+
+
+def rc_task_args(dataset: str = "cmrc2018", data_dir: str | None = None, vocab: str | None = None,
+                 *, simplified_vocab: bool = True, max_p_len: int = 256, max_q_len: int = 64,
+                 max_a_len: int = 32, beam_size: int = 2, extractive: bool = True,
+                 eps: float = 1e-12, cmrc_window_chars: int = 254, cmrc_stride: int = 0,
+                 cmrc_eval_fraction: float = 0.2, cmrc_train_trial: bool = True,
+                 max_train_examples: int = 0, answer_expand: str | None = None
+                 ) -> ml_collections.ConfigDict:
+  """Default `config.task_args` of the reading-comprehension task.
+
+  Args:
+    dataset: "cmrc2018" | "webqa_sogouqa".
+    data_dir: dataset folder (cmrc2018 default: `paths.shared_data_dir() / "cmrc2018"`).
+    vocab: BERT vocab.txt (default `paths.chinese_bert_vocab()`); lower-cased.
+    simplified_vocab: bert4keras `simplified=True` vocabulary (drops `##字` pieces etc.).
+    max_p_len, max_q_len, max_a_len: 256 / 64 / 32 tokens (§1.3).
+    beam_size: 2 in the scored (0.77) version, 1 = greedy (current example).
+    extractive: n-gram constraint over the answering passages.
+    eps: decoding score log(vote + eps) (1e-6 in the scored version).
+    cmrc_window_chars, cmrc_stride: CMRC context windows (0 stride = no overlap).
+    cmrc_eval_fraction: fraction of the dev articles held out as "eval".
+    cmrc_train_trial: add cmrc2018_trial.json to "train".
+    max_train_examples: keep the first N training questions (0 = all).
+    answer_expand: optional SogouQA `qid_answer_expand` file (official gold of the Sogou metric).
+  """
+  if dataset not in DATASETS:
+    raise ValueError(f"unknown dataset {dataset!r}; one of {DATASETS}")
+  c = ml_collections.ConfigDict(dict(
+      dataset=dataset, simplified_vocab=simplified_vocab, max_p_len=max_p_len,
+      max_q_len=max_q_len, max_a_len=max_a_len, beam_size=beam_size, extractive=extractive,
+      eps=eps, cmrc_window_chars=cmrc_window_chars, cmrc_stride=cmrc_stride,
+      cmrc_eval_fraction=cmrc_eval_fraction, cmrc_train_trial=cmrc_train_trial,
+      max_train_examples=max_train_examples))
+  c.data_dir = data_dir or ml_collections.config_dict.placeholder(str)
+  c.vocab = vocab or ml_collections.config_dict.placeholder(str)
+  c.answer_expand = answer_expand or ml_collections.config_dict.placeholder(str)
+  return c
+
+
+def _group_size(count: int) -> int:
+  """Passage-group size for `count` passages: the next power of two (≥ 1)."""
+  return 1 << max(count - 1, 0).bit_length()
+
+
+@registry.register("reading_comprehension")
+class ReadingComprehensionTask(base.Task):
+  """UniLM seq2seq reading comprehension; examples are `flaxnlp.data.formats.qa.QAExample`s."""
+
+  encoder_key = ()   # the model is the Bert itself
+
+  def __init__(self, config: ml_collections.ConfigDict):
+    super().__init__(config)
+    args = config.task_args
+    if args.dataset not in DATASETS:
+      raise ValueError(f"config.task_args.dataset={args.dataset!r}; one of {DATASETS}")
+    if args.dataset == "webqa_sogouqa" and not args.data_dir:
+      raise ValueError("config.task_args.data_dir is not set (folder with SogouQA.json and "
+                       f"WebQA.json; see {qa.SOGOU_WEBQA_DOWNLOAD})")
+    self.args = args
+    self._splits = None
+
+  # ---- Vocabulary & model -------------------------------------------------------------------
+  @functools.cached_property
+  def _vocab(self) -> tuple[dict, list[int] | None]:
+    """(token -> id, keep_tokens or None) of the configured vocabulary."""
+    from flaxnlp.data import tokenizer as tok_lib  # pylint: disable=import-outside-toplevel
+    vocab = tok_lib.load_vocab(self.args.vocab or paths.chinese_bert_vocab())
+    if self.args.simplified_vocab:
+      return tok_lib.simplified_vocab(vocab)
+    return vocab, None
+
+  @functools.cached_property
+  def tokenizer(self):
+    """Lower-casing WordPiece tokenizer over the (possibly simplified) vocabulary."""
+    from flaxnlp.data.tokenizer import Tokenizer  # pylint: disable=import-outside-toplevel
+    return Tokenizer(self._vocab[0], lowercase=True)
+
+  @property
+  def keep_tokens(self) -> list[int] | None:
+    """Original-vocabulary id of every new id (simplified vocabulary), else None."""
+    return self._vocab[1]
+
+  def build_model(self) -> bert.Bert:
+    """`Bert(mlm_head=True)` with vocab_size = the tokenizer's (overrides config.model)."""
+    cfg = bert.BertConfig.from_dict(self.config.model, vocab_size=self.tokenizer.vocab_size)
+    return bert.Bert(cfg, mlm_head=True)
+
+  def transform_pretrained_params(self, pretrained: dict) -> dict:
+    """Warm-start hook: slices embeddings / MLM bias of full-vocabulary `pretrained` params.
+
+    The trainer should apply it right after `checkpoints.load_pretrained(init_checkpoint)` and
+    before `merge_pretrained`; identity without a simplified vocabulary.
+    """
+    if self.keep_tokens is None:
+      return pretrained
+    from flaxnlp.models import checkpoints  # pylint: disable=import-outside-toplevel
+    return checkpoints.keep_tokens_params(pretrained, self.keep_tokens)
+
+  def dummy_batch(self, batch_size: int, length: int):
+    return {"token_ids": np.ones((batch_size, length), np.int32),
+            "segment_ids": np.zeros((batch_size, length), np.int32)}
+
+  # ---- Data ---------------------------------------------------------------------------------
+  def _data_dir(self) -> pathlib.Path:
+    if self.args.data_dir:
+      return pathlib.Path(self.args.data_dir)
+    return paths.shared_data_dir() / "cmrc2018"
+
+  def _read_splits(self) -> dict[str, list[qa.QAExample]]:
+    args, data_dir = self.args, self._data_dir()
+    if args.dataset == "webqa_sogouqa":
+      sogou, webqa = qa.read_sogou_webqa_dir(data_dir)
+      order_file = data_dir / "random_order.json"
+      order = json.loads(order_file.read_text()) if order_file.is_file() else None
+      train_idx, valid_idx = qa.sogou_split(len(sogou), order, seed=int(self.config.seed))
+      sogou_train = [sogou[i] for i in train_idx]
+      return {"train": sogou_train + sogou_train + webqa, "eval": [sogou[i] for i in valid_idx]}
+    window = int(args.cmrc_window_chars) or None
+    read = functools.partial(qa.read_cmrc2018, max_passage_chars=window,
+                             stride=int(args.cmrc_stride) or None)
+    dev_file = data_dir / "cmrc2018_dev.json"
+    if not dev_file.is_file():
+      raise FileNotFoundError(f"{dev_file} not found (CMRC 2018 dev set, SQuAD format, from "
+                              "github.com/ymcui/cmrc2018 squad-style-data/)")
+    dev = read(dev_file)
+    articles = sorted({ex.id.split("_QUERY_")[0] for ex in dev})
+    rng = np.random.default_rng(int(self.config.seed))
+    n_eval = int(round(len(articles) * float(args.cmrc_eval_fraction)))
+    held_out = {articles[i] for i in rng.permutation(len(articles))[:n_eval]}
+    splits = {"train": [ex for ex in dev if ex.id.split("_QUERY_")[0] not in held_out],
+              "eval": [ex for ex in dev if ex.id.split("_QUERY_")[0] in held_out]}
+    trial_file = data_dir / "cmrc2018_trial.json"
+    if trial_file.is_file():
+      splits["trial"] = read(trial_file)
+      if args.cmrc_train_trial:
+        splits["train"] = splits["train"] + splits["trial"]
+    return splits
+
+  def examples(self, split: str) -> Sequence[qa.QAExample]:
+    if self._splits is None:
+      self._splits = self._read_splits()
+    if split not in self._splits:
+      raise ValueError(f"unknown split {split!r}; valid: {sorted(self._splits)}")
+    examples = self._splits[split]
+    limit = int(self.args.max_train_examples)
+    if split == "train":
+      examples = [ex for ex in examples if ex.passages]
+      if limit:
+        examples = examples[:limit]
+    return examples
+
+  def featurize(self, example: qa.QAExample, *, train: bool, rng: np.random.Generator):
+    """Train: `{"token_ids", "segment_ids"}` [N] of one sampled passage. Eval: the prompts
+    `{"token_ids"}` [P, L] (0-padded; a question without passages gets one `[CLS] [SEP]` row
+    with `present` False) and `{"present"}` [P] bool."""
+    args = self.args
+    if train:
+      ids, segs = rc_samples.training_sample(
+          example, self.tokenizer, rng, max_p_len=int(args.max_p_len),
+          max_q_len=int(args.max_q_len), max_a_len=int(args.max_a_len))
+      return {"token_ids": ids, "segment_ids": segs}
+    prompts = rc_samples.decoding_prompts(
+        example.question, [p.text for p in example.passages], self.tokenizer,
+        max_p_len=int(args.max_p_len), max_q_len=int(args.max_q_len))
+    if not prompts:
+      return {"token_ids": np.asarray([[self.tokenizer.cls_id, self.tokenizer.sep_id]], np.int32),
+              "present": np.zeros(1, bool)}
+    token_ids = np.zeros((len(prompts), max(map(len, prompts))), np.int32)
+    for i, row in enumerate(prompts):
+      token_ids[i, :len(row)] = row
+    return {"token_ids": token_ids, "present": np.ones(len(prompts), bool)}
+
+  def collate(self, features, length: int):
+    """Train: token_ids / segment_ids [B, length]. Eval: token_ids [B, S, length] (padding
+    passages `[CLS] [SEP]`) and present [B, S], S = `_group_size(max passages)`."""
+    if features[0]["token_ids"].ndim == 1:
+      token_ids = np.zeros((len(features), length), np.int32)
+      segment_ids = np.zeros((len(features), length), np.int32)
+      for i, f in enumerate(features):
+        token_ids[i, :len(f["token_ids"])] = f["token_ids"]
+        segment_ids[i, :len(f["segment_ids"])] = f["segment_ids"]
+      return {"token_ids": token_ids, "segment_ids": segment_ids}
+    s = _group_size(max(len(f["present"]) for f in features))
+    token_ids = np.zeros((len(features), s, length), np.int32)
+    token_ids[:, :, :2] = [self.tokenizer.cls_id, self.tokenizer.sep_id]
+    present = np.zeros((len(features), s), bool)
+    for i, f in enumerate(features):
+      p, n = f["token_ids"].shape
+      token_ids[i, :p] = 0
+      token_ids[i, :p, :n] = f["token_ids"]
+      present[i, :p] = f["present"]
+    return {"token_ids": token_ids, "present": present}
+
+  # ---- Model functions ----------------------------------------------------------------------
+  def loss(self, params, batch, rng, *, deterministic, perturbations=None):
+    """`seq2seq_crossentropy` of the UniLM MLM logits; aux: target-token accuracy."""
+    variables = {"params": params}
+    if perturbations is not None:
+      variables["perturbations"] = perturbations
+    out = self.build_model().apply(variables, batch["token_ids"], batch["segment_ids"], "unilm",
+                                   deterministic=deterministic,
+                                   rngs=None if deterministic else {"dropout": rng})
+    loss = losses.seq2seq_crossentropy(out.mlm_logits, batch["token_ids"], batch["segment_ids"])
+    mask = batch["segment_ids"][:, 1:].astype(jnp.float32)
+    hit = (jnp.argmax(out.mlm_logits[:, :-1], axis=-1) == batch["token_ids"][:, 1:]) * mask
+    return loss, {"target_accuracy": hit.sum() / jnp.maximum(mask.sum(), 1.0)}
+
+  def predict(self, params, batch):
+    """Multi-passage vote beam search over token_ids [B, S, L] → tokens [B, T], lengths [B]."""
+    args, tok = self.args, self.tokenizer
+    b, s, n = batch["token_ids"].shape
+    state = rc_vote.init_state(batch["token_ids"], batch["present"], cls_id=tok.cls_id,
+                               sep_id=tok.sep_id)
+    processor = rc_vote.RCVoteProcessor(tok.sep_id, bool(args.extractive), float(args.eps))
+    out = autoregressive.generate(
+        self.build_model(), params, batch["token_ids"].reshape(b * s, n), end_id=tok.sep_id,
+        max_new_tokens=int(args.max_a_len), beam_size=int(args.beam_size),
+        logits_processor=processor, processor_state=state, group_size=s)
+    return {"tokens": out.tokens, "lengths": out.lengths}
+
+  def decode(self, outputs, batch, examples):
+    """Answer strings: the generated ids before `[SEP]`, detokenised."""
+    del batch, examples
+    answers = []
+    for tokens, length in zip(np.asarray(outputs["tokens"]), np.asarray(outputs["lengths"])):
+      ids = tokens[:length].tolist()
+      if ids and ids[-1] == self.tokenizer.sep_id:
+        ids = ids[:-1]
+      answers.append(self.tokenizer.decode(ids))
+    return answers
+
+  @functools.cached_property
+  def _answer_expand(self):
+    return (qa_metrics.read_answer_expand(self.args.answer_expand) if self.args.answer_expand
+            else None)
+
+  def metrics(self, predictions, examples):
+    """SogouQA accuracy / f1 / final (fractions) and CMRC 2018 em / f1 (percent).
+
+    Only questions with gold answers (or, with `answer_expand`, listed in it) are scored;
+    `num_scored` counts them.
+    """
+    expand = self._answer_expand
+    preds, sogou_gold, cmrc_gold = {}, {}, {}
+    for pred, ex in zip(predictions, examples):
+      if expand is not None:
+        if ex.id in expand:
+          preds[ex.id], sogou_gold[ex.id] = pred, expand[ex.id]
+          cmrc_gold[ex.id] = [expand[ex.id].standard]
+      elif ex.gold_answers:
+        preds[ex.id] = pred
+        sogou_gold[ex.id] = qa_metrics.SogouGold.make(ex.gold_answers[0], ex.gold_answers)
+        cmrc_gold[ex.id] = list(ex.gold_answers)
+    if not preds:
+      raise ValueError("no evaluation question has a gold answer")
+    sogou = qa_metrics.sogou_evaluate(preds, sogou_gold)
+    cmrc = qa_metrics.cmrc2018_evaluate(preds, cmrc_gold)
+    return {"sogou_accuracy": sogou["accuracy"], "sogou_f1": sogou["f1"],
+            "sogou_final": sogou["final"], "cmrc_em": cmrc["em"], "cmrc_f1": cmrc["f1"],
+            "num_scored": float(len(preds))}
+
+  # ---- Predict mode -------------------------------------------------------------------------
+  def from_json(self, obj) -> qa.QAExample:
+    """Predict-mode input `{"question": str, "passages": [str | {"passage": str}], ["id"]}`."""
+    if not isinstance(obj, dict) or "question" not in obj or "passages" not in obj:
+      raise ValueError("predict input needs 'question' and 'passages' fields, got "
+                       f"{sorted(obj) if isinstance(obj, dict) else type(obj).__name__}")
+    passages = [qa.Passage(p["passage"] if isinstance(p, dict) else str(p),
+                           p.get("answer", "") if isinstance(p, dict) else "")
+                for p in obj["passages"]]
+    return qa.QAExample(str(obj.get("id", "")), obj["question"], passages,
+                        tuple(obj.get("answers", ())))
+
+  def to_json(self, example: qa.QAExample, prediction: str):
+    """Predict-mode output: id, question and the answer ("" = no answer)."""
+    return {"id": example.id, "question": example.question, "answer": prediction}
