@@ -1,0 +1,86 @@
+"""AdaX vs Adam: time of one jitted optimizer update on a BERT-base-sized parameter tree.
+
+  .venv/bin/python benchmarks/optimizers.py            # 12 layers, ~102M params (BERT-base, 21128 vocab)
+  .venv/bin/python benchmarks/optimizers.py --quick    # 4 layers
+
+Both updates are `jax.jit(update, donate_argnums=(0, 2))` over (params, grads, opt_state) →
+(params, opt_state): the gradient transform plus `optax.apply_updates`, state donated so the
+update runs in place. Prints the median of `--runs` timed calls after a warm-up, and the ratio
+AdaX / Adam (target ≤ 1.1: AdaX does the same memory traffic as Adam — two moments — plus one
+scalar expm1 per step). Never asserts timings.
+"""
+import argparse
+import math
+import statistics
+import time
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from flaxnlp.optim import adax
+
+
+def bert_base_shapes(num_layers: int, vocab: int = 21128, hidden: int = 768,
+                     intermediate: int = 3072, max_len: int = 512) -> dict:
+  """Parameter shapes of a BERT-base encoder with `num_layers` layers (plus the pooler)."""
+  def dense(i, o):
+    return {"kernel": (i, o), "bias": (o,)}
+
+  def norm():
+    return {"scale": (hidden,), "bias": (hidden,)}
+
+  shapes = {"embeddings": {"word": (vocab, hidden), "position": (max_len, hidden),
+                           "type": (2, hidden), "norm": norm()},
+            "pooler": dense(hidden, hidden)}
+  for i in range(num_layers):
+    shapes[f"layer_{i}"] = {
+        "query": dense(hidden, hidden), "key": dense(hidden, hidden),
+        "value": dense(hidden, hidden), "attention_output": dense(hidden, hidden),
+        "attention_norm": norm(), "intermediate": dense(hidden, intermediate),
+        "output": dense(intermediate, hidden), "output_norm": norm()}
+  return shapes
+
+
+def time_update(tx: optax.GradientTransformation, shapes: dict, runs: int) -> float:
+  """Median seconds of one jitted, state-donating update of `tx` on a tree of `shapes`."""
+  is_shape = lambda x: isinstance(x, tuple)
+  key = jax.random.key(0)
+  params = jax.tree.map(lambda s: jnp.full(s, 0.02, jnp.float32), shapes, is_leaf=is_shape)
+  grads = jax.tree.map(lambda s: jax.random.normal(key, s, jnp.float32) * 1e-3, shapes,
+                       is_leaf=is_shape)
+  state = tx.init(params)
+
+  def step(params, grads, state):
+    updates, state = tx.update(grads, state, params)
+    return optax.apply_updates(params, updates), state
+
+  step = jax.jit(step, donate_argnums=(0, 2))
+  params, state = step(params, grads, state)  # compile + warm-up
+  jax.block_until_ready(params)
+  times = []
+  for _ in range(runs):
+    start = time.perf_counter()
+    params, state = step(params, grads, state)
+    jax.block_until_ready((params, state))
+    times.append(time.perf_counter() - start)
+  return statistics.median(times)
+
+
+def main():
+  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  parser.add_argument("--quick", action="store_true", help="4 layers instead of 12")
+  parser.add_argument("--runs", type=int, default=10)
+  args = parser.parse_args()
+  shapes = bert_base_shapes(4 if args.quick else 12)
+  n = sum(math.prod(s) for s in jax.tree.leaves(shapes, is_leaf=lambda x: isinstance(x, tuple)))
+  print(f"device: {jax.devices()[0].device_kind}; params: {n / 1e6:.1f}M; runs: {args.runs}")
+  t_adam = time_update(optax.adam(1e-3), shapes, args.runs)
+  t_adax = time_update(adax(1e-3), shapes, args.runs)
+  print(f"optax.adam update: {t_adam * 1e3:8.2f} ms (median)")
+  print(f"flaxnlp adax     : {t_adax * 1e3:8.2f} ms (median)")
+  print(f"ratio adax/adam  : {t_adax / t_adam:.3f}")
+
+
+if __name__ == "__main__":
+  main()

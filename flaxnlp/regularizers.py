@@ -1,0 +1,174 @@
+"""Gradient penalties and FGM adversarial training as loss transformers.
+
+Every regularizer takes a loss function and returns the regularized one, so the trainer can switch
+them from a config (`config.regularizer.name`) without task code:
+
+  loss_fn(params, perturbations, *args) -> (loss, aux)          # what the task provides
+  make_regularized_loss(name, loss_fn, epsilon, ...)(params, *args) -> (loss, aux)
+
+`perturbations` is a Flax "perturbations" collection: zeros added to intermediate activations by
+`nn.Module.perturb` (the BERT encoder perturbs its token embeddings), so its gradient is the
+gradient with respect to the embedded input sequence.
+
+References (ALGORITHMS.md §3): Su Jianlin, blog 7234 (FGM ≈ gradient penalty), 8796 (input vs
+parameter gradient penalty), after Dherin et al., arXiv:2111.15090.
+"""
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+LossFn = Callable[..., tuple[jax.Array, dict[str, jax.Array]]]
+REGULARIZERS = ("none", "fgm", "input_gradient_penalty", "param_gradient_penalty")
+
+
+def _squared_norm(tree) -> jax.Array:
+  """Σ x² over all leaves, accumulated in float32 at least (bfloat16 leaves are upcast)."""
+  return sum(jnp.sum(jnp.square(x.astype(jnp.promote_types(x.dtype, jnp.float32))))
+             for x in jax.tree.leaves(tree))
+
+
+def input_gradient_penalty(loss_fn: LossFn, zero_perturbations: Callable[..., Any],
+                           epsilon: float = 1.0) -> LossFn:
+  r"""L + ½ε‖∇_x L‖², x = the perturbed intermediate values (the embedded tokens).
+
+  bert4keras semantics (`task_iflytek_gradient_penalty.py`, ε = 1): the squared gradient of the
+  *batch-mean* loss with respect to every (sample, position) embedding occurrence, summed. Training
+  on the result needs second-order gradients (double backprop), which JAX gives for free.
+
+  Args:
+    loss_fn: (params, perturbations, *args) -> (loss, aux).
+    zero_perturbations: (*args) -> pytree of zeros shaped like the perturbations collection for
+      this batch (e.g. from `jax.eval_shape(model.init, ...)["perturbations"]`).
+    epsilon: penalty weight ε.
+
+  Returns:
+    (params, *args) -> (penalised loss, aux + {"loss_unpenalised", "gradient_penalty"}).
+  """
+  def penalised(params, *args):
+    (loss, aux), grads = jax.value_and_grad(
+        lambda p: loss_fn(params, p, *args), has_aux=True)(zero_perturbations(*args))
+    penalty = 0.5 * epsilon * _squared_norm(grads)
+    return loss + penalty, {**aux, "loss_unpenalised": loss, "gradient_penalty": penalty}
+  return penalised
+
+
+def param_gradient_penalty(loss_fn: LossFn, epsilon: float) -> LossFn:
+  r"""L + ½ε‖∇_θ L‖² (the penalty SGD applies implicitly; blog 8796).
+
+  Args:
+    loss_fn: (params, perturbations, *args) -> (loss, aux); called with perturbations=None.
+    epsilon: penalty weight ε.
+  """
+  def penalised(params, *args):
+    (loss, aux), grads = jax.value_and_grad(
+        lambda p: loss_fn(p, None, *args), has_aux=True)(params)
+    penalty = 0.5 * epsilon * _squared_norm(grads)
+    return loss + penalty, {**aux, "loss_unpenalised": loss, "gradient_penalty": penalty}
+  return penalised
+
+
+def _get(tree, path: Sequence[str]):
+  for key in path:
+    if key not in tree:
+      raise KeyError(f"embedding path {'/'.join(path)!r}: no key {key!r} among {sorted(tree)}")
+    tree = tree[key]
+  return tree
+
+
+def _replace(tree, path: Sequence[str], value):
+  if not path:
+    return value
+  return {**tree, path[0]: _replace(tree[path[0]], path[1:], value)}
+
+
+def fgm(loss_fn: LossFn, embedding_path: Sequence[str], epsilon: float = 0.5) -> LossFn:
+  r"""Fast Gradient Method on the token-embedding matrix, with bert4keras's semantics.
+
+  g = ∂L/∂E over the *whole* matrix E (the leaf at `embedding_path` of params), one global norm:
+  Δ = ε·g / (‖g‖_F + 1e-8); the returned loss is L(θ with E + Δ) — the adversarial loss only,
+  no clean term — and Δ is a constant for autodiff, so the gradient is ∇L evaluated at E + Δ and
+  applies to E. Costs two backward passes. ε = 0.5 gave bojone's IFLYTEK result (blog 7234).
+
+  Args:
+    loss_fn: (params, perturbations, *args) -> (loss, aux); called with perturbations=None.
+    embedding_path: keys from the params root to the embedding matrix.
+    epsilon: perturbation norm ε.
+  """
+  path = tuple(embedding_path)
+
+  def adversarial(params, *args):
+    g = jax.grad(lambda p: loss_fn(p, None, *args)[0])(params)
+    g_e = _get(g, path)
+    delta = jax.lax.stop_gradient(epsilon * g_e / (jnp.sqrt(_squared_norm(g_e)) + 1e-8))
+    perturbed = _replace(params, path, _get(params, path) + delta)
+    loss, aux = loss_fn(perturbed, None, *args)
+    return loss, {**aux, "fgm_delta_norm": jnp.sqrt(_squared_norm(delta))}
+  return adversarial
+
+
+def make_regularized_loss(name: str, loss_fn: LossFn, epsilon: float, *,
+                          embedding_path: Sequence[str] | None = None,
+                          zero_perturbations: Callable[..., Any] | None = None) -> LossFn:
+  """The regularizer named in a config: "none" | "fgm" | "input_gradient_penalty" |
+  "param_gradient_penalty". Returns (params, *args) -> (loss, aux)."""
+  if name == "none":
+    return lambda params, *args: loss_fn(params, None, *args)
+  if name == "fgm":
+    if embedding_path is None:
+      raise ValueError("fgm needs embedding_path (keys to the token-embedding matrix)")
+    return fgm(loss_fn, embedding_path, epsilon)
+  if name == "input_gradient_penalty":
+    if zero_perturbations is None:
+      raise ValueError("input_gradient_penalty needs zero_perturbations (zeros per batch)")
+    return input_gradient_penalty(loss_fn, zero_perturbations, epsilon)
+  if name == "param_gradient_penalty":
+    return param_gradient_penalty(loss_fn, epsilon)
+  raise ValueError(f"unknown regularizer {name!r}; valid: {', '.join(REGULARIZERS)}")
+
+
+# ---- The input/parameter gradient inequality (ALGORITHMS.md §3.1) -----------------------------
+def mlp_forward(params: Sequence[tuple[jax.Array, jax.Array]], x: jax.Array,
+                activation: Callable[[jax.Array], jax.Array]) -> list[jax.Array]:
+  """Layer inputs h^(1) = x, …, h^(l+1) of an MLP h^(t+1) = g(W^(t) h^(t) + b^(t)).
+
+  params: [(W [out, in], b [out])] per layer; x: [in]. The last layer is activated too
+  (ALGORITHMS §3.1 applies g^(t) at every layer; use the identity for a linear read-out).
+  """
+  hs = [x]
+  for w, b in params:
+    hs.append(activation(w @ hs[-1] + b))
+  return hs
+
+
+def inequality_sides(params, x: jax.Array, activation, f: Callable[[jax.Array], jax.Array]
+                     ) -> tuple[jax.Array, jax.Array]:
+  r"""Both sides of ‖∇_x f‖² Σ_t (1 + ‖h_t‖²)/(‖W_t‖²‖∇_x h_t‖²) ≤ ‖∇_θ f‖².
+
+  ‖∇_x f‖, ‖∇_θ f‖ and ‖h_t‖ are Euclidean/Frobenius norms; ‖W_t‖ and the Jacobian norm
+  ‖∇_x h_t‖ are spectral norms (∇_x h_1 = I). f is a scalar function of the last layer's output.
+
+  Derivation (per layer t, δ = ∂f/∂z^(t+1), J = ∂h_t/∂x): ∇_W f = δ h_tᵀ, ∇_b f = δ and
+  ∇_x f = (W J)ᵀ δ, so ‖∇_x f‖ ≤ ‖δ‖‖W‖‖J‖; hence ‖∇_x f‖²(1 + ‖h_t‖²)/(‖W‖²‖J‖²) ≤ ‖∇_W f‖² +
+  ‖∇_b f‖², and summing over t gives the inequality. It is tight exactly when every layer's
+  bound is: for one linear layer (J = I) with δ along the top left singular vector of W.
+
+  Returns:
+    (lhs, rhs) as float scalars.
+  """
+  def f_of(p, x):
+    return f(mlp_forward(p, x, activation)[-1])
+
+  grad_x = jax.grad(f_of, argnums=1)(params, x)
+  grad_theta = jax.grad(f_of, argnums=0)(params, x)
+  hs = mlp_forward(params, x, activation)
+  total = 0.0
+  for t, (w, _) in enumerate(params):
+    jac = jnp.eye(x.shape[0]) if t == 0 else jax.jacfwd(
+        lambda x_: mlp_forward(params[:t], x_, activation)[-1])(x)
+    total += (1 + jnp.sum(hs[t] ** 2)) / (jnp.linalg.norm(w, 2) ** 2
+                                          * jnp.linalg.norm(jac, 2) ** 2)
+  lhs = jnp.sum(grad_x ** 2) * total
+  rhs = _squared_norm(grad_theta)
+  return lhs, rhs
