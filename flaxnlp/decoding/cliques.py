@@ -1,0 +1,113 @@
+"""GPLinker event decoding: clique search over argument nodes (ALGORITHMS §5.2), pure Python.
+
+A node is `(event_type, role, h, t)` with an inclusive token span `(h, t)`; `links` is a set of
+span pairs `(h1, t1, h2, t2)` (both orders stored), so nodes with identical spans share their link
+status. `clique_search` is the §5.2 recursion; results are memoised per candidate list, which
+returns exactly the literal recursion's output (the function is pure and the memo key is its
+whole input) while visiting every distinct candidate list once, so shared sub-problems of dense
+graphs with few missing links are not re-expanded (see benchmarks/cliques.py).
+"""
+from typing import Dict, Iterable, List, Sequence, Set, Tuple
+
+import numpy as np
+
+Node = Tuple[str, str, int, int]
+Links = Set[Tuple[int, int, int, int]]
+
+
+def neighbours(x: Node, nodes: Sequence[Node], links: Links) -> List[Node]:
+  """`sorted([x] + [y in nodes : (span(x), span(y)) in links])` (§5.2)."""
+  return sorted([x] + [y for y in nodes if (x[2], x[3], y[2], y[3]) in links])
+
+
+def _dedup(lists: Iterable[List[Node]]) -> List[List[Node]]:
+  out = []
+  for item in lists:
+    if item not in out:
+      out.append(item)
+  return out
+
+
+def clique_search(nodes: Sequence[Node], links: Links) -> List[List[Node]]:
+  """Cliques of `nodes` under span-pair `links`, exactly as the §5.2 pseudo-code.
+
+  For every pair `(x, y)` (i < j in `nodes` order) whose spans are not linked, the candidate
+  lists `neighbours(x)` and `neighbours(y)` are collected (first-appearance de-duplicated); with
+  no candidates `nodes` is complete and `[sorted(nodes)]` is returned, otherwise the
+  de-duplicated concatenation of the recursive results over the candidates. Memoised on the
+  candidate list (module docstring). Returns sorted node lists, first-appearance order.
+  """
+  memo: Dict[Tuple[Node, ...], List[List[Node]]] = {}
+
+  def search(current: Tuple[Node, ...]) -> List[List[Node]]:
+    if current in memo:
+      return memo[current]
+    candidates = []
+    for i, x in enumerate(current):
+      for y in current[i + 1:]:
+        if (x[2], x[3], y[2], y[3]) not in links:
+          candidates += [neighbours(x, current, links), neighbours(y, current, links)]
+    candidates = _dedup(candidates)
+    if not candidates:
+      result = [sorted(current)]
+    else:
+      result = _dedup(c for cand in candidates for c in search(tuple(cand)))
+    memo[current] = result
+    return result
+
+  return search(tuple(nodes))
+
+
+def decode_events(arguments: np.ndarray, head_links: np.ndarray, tail_links: np.ndarray,
+                  labels: Sequence[Tuple[str, str]], length: int, trigger_role: str = "触发词",
+                  threshold: float = 0.0, require_trigger: bool = True) -> List[List[Node]]:
+  """GPLinker event decoding of one sample (§5.2, exact order of operations).
+
+  Args:
+    arguments: (C, N, N) scores, label c = `labels[c]` = (event_type, role); the trigger is the
+      role `trigger_role`.
+    head_links, tail_links: (N, N) link scores, read in the upper triangle `[min, max]`.
+    labels: the C (event_type, role) pairs.
+    length: real length L of the sample including [CLS] (0) and [SEP] (L-1), whose rows and
+      columns are masked.
+    threshold: a score counts when `> threshold`.
+    require_trigger: drop events without a trigger node (prediction; False for the
+      argument-level metric).
+
+  Returns:
+    events: sorted node lists `(event_type, role, h, t)` (token spans), in clique-search order
+    per event type (types in first-appearance order of their nodes).
+  """
+  c, h, t = np.nonzero(arguments[:, 1:length - 1, 1:length - 1] > threshold)
+  nodes = [(labels[ci][0], labels[ci][1], int(hi) + 1, int(ti) + 1) for ci, hi, ti in zip(c, h, t)]
+  links: Links = set()
+  for i, (_, _, h1, t1) in enumerate(nodes):
+    for _, _, h2, t2 in nodes[i + 1:]:
+      if (head_links[min(h1, h2), max(h1, h2)] > threshold
+          and tail_links[min(t1, t2), max(t1, t2)] > threshold):
+        links.add((h1, t1, h2, t2))
+        links.add((h2, t2, h1, t1))
+  by_type: Dict[str, List[Node]] = {}
+  for node in nodes:
+    by_type.setdefault(node[0], []).append(node)
+  events = []
+  for typed_nodes in by_type.values():
+    events += clique_search(typed_nodes, links)
+  if require_trigger:
+    events = [e for e in events if any(n[1] == trigger_role for n in e)]
+  return events
+
+
+def drop_subset_events(events: Sequence[Tuple[str, Sequence]]) -> List[Tuple[str, list]]:
+  """GPLinker `predict_to_file` de-duplication of `(event_type, arguments)` events, in order: an
+  event whose arguments are a subset of an already kept event of the same type is skipped, and
+  kept events of the same type whose arguments are a subset of the new one are removed."""
+  kept: List[Tuple[str, list]] = []
+  for event_type, arguments in events:
+    args = list(arguments)
+    if any(k_type == event_type and all(a in k_args for a in args) for k_type, k_args in kept):
+      continue
+    kept = [(k_type, k_args) for k_type, k_args in kept
+            if not (k_type == event_type and all(a in args for a in k_args))]
+    kept.append((event_type, args))
+  return kept

@@ -1,0 +1,112 @@
+"""GPLinker labels, decoders and metrics: hand-worked examples + a literal clique-search reference."""
+import itertools
+import random
+
+import numpy as np
+
+from flaxnlp.decoding import cliques, relations
+from flaxnlp.tasks import gplinker_labels as gl
+
+
+def literal_clique_search(argus, links):
+  """§5.2 pseudo-code written out literally (no memo), the reference for `clique_search`."""
+  def nbrs(x, a):
+    return sorted([x] + [y for y in a if (x[2], x[3], y[2], y[3]) in links])
+  cand = []
+  for i, x in enumerate(argus):
+    for j, y in enumerate(argus):
+      if j > i and (x[2], x[3], y[2], y[3]) not in links:
+        for c in (nbrs(x, argus), nbrs(y, argus)):
+          if c not in cand:
+            cand.append(c)
+  if not cand:
+    return [sorted(argus)]
+  out = []
+  for c in cand:
+    for r in literal_clique_search(c, links):
+      if r not in out:
+        out.append(r)
+  return out
+
+
+def test_clique_search_matches_literal_on_random_graphs():
+  rng = random.Random(0)
+  for trial in range(60):
+    n = rng.randint(1, 9)
+    nodes = [("T", f"r{i % 3}", i, i + rng.randint(0, 1)) for i in range(n)]
+    links = set()
+    for x, y in itertools.combinations(nodes, 2):
+      if rng.random() < 0.7:
+        links |= {(x[2], x[3], y[2], y[3]), (y[2], y[3], x[2], x[3])}
+    assert cliques.clique_search(nodes, links) == literal_clique_search(nodes, links), trial
+
+
+def test_clique_search_hand_worked():
+  a, b, c, d = [("T", "r", i, i) for i in range(4)]
+  span_links = lambda pairs: {q for x, y in pairs for q in ((x[2], x[3], y[2], y[3]), (y[2], y[3], x[2], x[3]))}
+  # a-b-c triangle plus c-d: maximal cliques {a,b,c} and {c,d}.
+  result = cliques.clique_search([a, b, c, d], span_links([(a, b), (a, c), (b, c), (c, d)]))
+  assert sorted(result) == [[a, b, c], [c, d]]
+  assert cliques.clique_search([a], set()) == [[a]]
+
+
+def _pairs_to_scores(sets, n):
+  scores = -np.ones((len(sets), n, n))
+  for k, pairs in enumerate(sets):
+    for i, j in pairs:
+      scores[k, i, j] = 1.0
+  return scores
+
+
+def test_event_round_trip_shared_trigger():
+  # "程杰、王绍伟…有期徒刑22年和20年": two 入狱 events sharing the trigger; token spans by hand.
+  labels = [("入狱", "触发词"), ("入狱", "入狱者"), ("入狱", "刑期")]
+  trig, p1, p2, y1, y2 = (0, 5, 6), (1, 1, 1), (1, 2, 2), (2, 7, 7), (2, 8, 8)
+  events = [[trig, p1, y1], [trig, p2, y2]]
+  args, hl, tl = gl.event_pair_sets(events, 3)
+  assert args == [{(5, 6)}, {(1, 1), (2, 2)}, {(7, 7), (8, 8)}]
+  assert hl[0] == {(1, 5), (5, 7), (1, 7), (2, 5), (5, 8), (2, 8)}
+  assert tl[0] == {(1, 6), (6, 7), (1, 7), (2, 6), (6, 8), (2, 8)}
+  n = 10
+  decoded = cliques.decode_events(_pairs_to_scores(args, n), _pairs_to_scores(hl, n)[0],
+                                  _pairs_to_scores(tl, n)[0], labels, length=n)
+  node = lambda x: (labels[x[0]][0], labels[x[0]][1], x[1], x[2])
+  assert sorted(decoded) == sorted(sorted(node(x) for x in e) for e in events)
+  # Rows/cols of [CLS] (0) and [SEP] (L-1) are masked; without a trigger an event is dropped.
+  no_trig = cliques.decode_events(_pairs_to_scores([set(), {(1, 1)}, {(9, 9)}], n),
+                                  np.ones((n, n)), np.ones((n, n)), labels, length=n)
+  assert no_trig == []
+  assert cliques.decode_events(_pairs_to_scores([set(), {(1, 1)}, set()], n), np.ones((n, n)),
+                               np.ones((n, n)), labels, length=n, require_trigger=False) == [
+                                   [("入狱", "入狱者", 1, 1)]]
+
+
+def test_relation_round_trip_and_masking():
+  quints = [((1, 2), 1, (4, 4)), ((1, 2), 0, (6, 7)), ((4, 4), 1, (6, 7))]
+  entity, head, tail = gl.relation_pair_sets(quints, 2)
+  assert entity == [{(1, 2), (4, 4)}, {(4, 4), (6, 7)}]
+  assert head == [{(1, 6)}, {(1, 4), (4, 6)}] and tail == [{(2, 7)}, {(2, 4), (4, 7)}]
+  n = 9
+  got = relations.decode_relations(_pairs_to_scores(entity, n), _pairs_to_scores(head, n),
+                                   _pairs_to_scores(tail, n), length=n)
+  # Subjects x objects x predicates yields no spurious triple here (e.g. (1,2)-p1-(6,7): head miss).
+  assert sorted(got) == sorted(quints)
+  ent = _pairs_to_scores(entity, n)
+  ent[:, 0, 0] = ent[:, 8, 8] = 1.0  # [CLS]/[SEP] cells are masked
+  assert sorted(relations.decode_relations(ent, _pairs_to_scores(head, n), _pairs_to_scores(tail, n), n)) == sorted(quints)
+
+
+def test_pack_pair_labels():
+  packed = gl.pack_pair_labels([[{(1, 2)}, set()], [{(2, 3), (0, 1)}, {(1, 1)}]], n=5)
+  np.testing.assert_array_equal(packed, [[[7, 0], [0, 0]], [[1, 13], [6, 0]]])
+  assert packed.dtype == np.int32
+
+
+def test_event_label_index_enum():
+  labels = gl.event_label_index({"上市": ("公司", "环节")}, {("上市", "环节"): ("筹备", "正式")})
+  assert labels == [("上市", "触发词"), ("上市", "公司"), ("上市", "筹备"), ("上市", "正式")]
+
+
+def test_drop_subset_events():
+  got = cliques.drop_subset_events([("A", [1, 2]), ("A", [1]), ("B", [1]), ("A", [1, 2, 3])])
+  assert got == [("B", [1]), ("A", [1, 2, 3])]
