@@ -1,0 +1,51 @@
+"""GPLinker event extraction (ALGORITHMS §5.2) on DuEE 1.0: trains on the first 1,000 documents of
+dev.json and evaluates on the remaining 498 — NOT comparable to the published 81.47 (test set,
+full train set, RoBERTa-wwm-ext, 200 epochs).
+
+  python launch.py --config experiments/ee_duee_gplinker.py --workdir runs/ee_duee
+  python launch.py --config experiments/ee_duee_gplinker.py:pretrained \
+      --config.init_checkpoint=/path/to/chinese_roberta_wwm_ext --workdir runs/ee_duee_roberta
+
+Data: /work/shared/data/duee1.0 (dev.json 1,498 documents, event_schema.json 65 event types,
+282 labels incl. one trigger label per type). Encoding upper bound at maxlen 128 on all of dev.json:
+event F1 0.9697, argument F1 0.9903 (tests/gplinker_upper_bound_test.py).
+Default: random-init 2-layer BERT (hidden 128), EGP d = 64, maxlen 128, batch 16, AdamW 2e-3
+linear, 1,000 steps; metric "f1" = event-level F1 (also argument_f1). Expected: low (random-init
+encoder, 1,000 documents); not run to completion here (2 shared CPU cores). `:pretrained`:
+RoBERTa-wwm-ext base via `init_checkpoint`, maxlen 128, batch 32, Adam 2e-5 constant, 200 epochs.
+"""
+import ml_collections
+
+from flaxnlp import configs
+from flaxnlp.tasks.event_extraction import ee_task_args
+
+
+def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
+  """DuEE GPLinker config; `arg` ∈ {None, "pretrained"}."""
+  if arg not in (None, "", "pretrained"):
+    raise ValueError(f"unknown variant {arg!r}; one of default | pretrained")
+  c = configs.base_config()
+  c.task = "event_extraction"
+  c.task_args = ee_task_args(maxlen=128, num_train=1000)
+  c.model = configs.bert_config(hidden_size=128, num_hidden_layers=2, num_attention_heads=2,
+                                intermediate_size=512, hidden_dropout_prob=0.0,
+                                attention_probs_dropout_prob=0.0)
+  c.optimizer.name = "adamw"
+  c.optimizer.learning_rate = 2e-3
+  c.optimizer.schedule = "linear"
+  c.train.batch_size = 16
+  c.train.num_steps = 1000
+  c.train.buckets = (64, 128)
+  c.train.eval_every = 500
+  c.train.eval_batch_size = 32
+  c.train.checkpoint_every = 500
+  c.train.best_metric = "f1"
+  if arg == "pretrained":
+    c.model = configs.bert_config(hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
+                                  intermediate_size=3072)
+    c.optimizer.learning_rate = 2e-5
+    c.optimizer.schedule = "constant"
+    c.train.batch_size = 32
+    c.train.num_steps = 200 * -(-1000 // 32)
+  c.optimizer.warmup_steps = 0
+  return c

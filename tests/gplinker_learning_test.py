@@ -1,0 +1,43 @@
+"""GPLinker RE learns: the real trainer memorises 16 real DuIE-subset sentences in 120 steps.
+
+Why a broken model cannot pass: a triple is only output when all four GPLinker scores (subject
+span, object span, head-head link, tail-tail link of the right predicate) are > 0 at the exact
+token pairs, and it only counts when both strings match the gold ones after tokenisation;
+F1 ≥ 0.3 needs ≥ 8 of the ~24 gold triples exact (measured: 0.59, precision 1.0). Sparse
+labels built with a wrong flattening (e.g. t·N+h, wrong N),
+swapped head/tail heads, or a decoder reading the wrong cells cannot produce exact triples, and a
+loss that ignores the labels cannot learn them.
+"""
+import os
+
+import pytest
+
+from flaxnlp import configs, train
+from flaxnlp.tasks.relation_extraction import re_task_args
+
+DATA = "/work/shared/data/duie/duie_v1_subset"
+
+
+@pytest.mark.slow
+def test_relation_extraction_memorises_duie_subset(tmp_path):
+  if not os.path.exists(DATA):
+    pytest.skip(f"shared data absent: {DATA}")
+  c = configs.base_config()
+  c.task = "relation_extraction"
+  c.task_args = re_task_args(data_dir=DATA, maxlen=64, head_size=16, max_train_examples=16)
+  c.model = configs.bert_config(hidden_size=64, num_hidden_layers=1, num_attention_heads=2,
+                                intermediate_size=128, hidden_dropout_prob=0.0,
+                                attention_probs_dropout_prob=0.0)
+  c.optimizer.name = "adamw"
+  c.optimizer.learning_rate = 1e-2
+  c.optimizer.schedule = "constant"
+  c.train.num_steps = 120
+  c.train.batch_size = 16
+  c.train.buckets = (64,)
+  c.train.eval_every = 0
+  c.train.eval_split = "train"
+  c.train.max_eval_examples = 16
+  c.train.log_every = 40
+  c.train.checkpoint_every = 120
+  summary = train.run(c, tmp_path, "train")
+  assert summary["eval"]["f1"] >= 0.3, summary["eval"]
