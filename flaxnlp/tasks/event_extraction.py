@@ -16,7 +16,7 @@ import flax.linen as nn
 import ml_collections
 import numpy as np
 
-from flaxnlp import losses, paths
+from flaxnlp import paths
 from flaxnlp.data import spans as spans_lib
 from flaxnlp.data.formats import duee
 from flaxnlp.data.tokenizer import Tokenizer
@@ -55,6 +55,10 @@ class GPLinkerEEModel(nn.Module):
     head = egp(1, self.head_size, use_rope=False, tril_mask=True, name="head_link")(hidden, mask)
     tail = egp(1, self.head_size, use_rope=False, tril_mask=True, name="tail_link")(hidden, mask)
     return args, head, tail
+
+
+# One sparse label array per head, in the order of the model's outputs.
+LABEL_KEYS = ('argument_labels', 'head_labels', 'tail_labels')
 
 
 @registry.register("event_extraction")
@@ -109,10 +113,7 @@ class EventExtractionTask(base.Task):
       for e, label, h, t in f["nodes"].tolist():
         events.setdefault(e, []).append((label, h, t))
       sets.append(gplinker_labels.event_pair_sets(list(events.values()), len(self.labels)))
-    return {"token_ids": ids,
-            "argument_labels": gplinker_labels.pack_pair_labels([s[0] for s in sets], length),
-            "head_labels": gplinker_labels.pack_pair_labels([s[1] for s in sets], length),
-            "tail_labels": gplinker_labels.pack_pair_labels([s[2] for s in sets], length)}
+    return {"token_ids": ids, **gplinker_labels.pack_head_labels(sets, LABEL_KEYS, length)}
 
   def loss(self, params, batch, rng, *, deterministic, perturbations=None):
     variables = {"params": params}
@@ -120,9 +121,7 @@ class EventExtractionTask(base.Task):
       variables["perturbations"] = perturbations
     logits = self.build_model().apply(variables, batch["token_ids"], deterministic=deterministic,
                                       rngs={"dropout": rng})
-    total = sum(losses.global_pointer_crossentropy(l, batch[k], sparse=True, reduction="sum_heads")
-                for l, k in zip(logits, ("argument_labels", "head_labels", "tail_labels")))
-    return total, {}
+    return gplinker_labels.gplinker_loss(logits, batch, LABEL_KEYS), {}
 
   def predict(self, params, batch):
     """Three float32 logit arrays (argument, head_link, tail_link)."""

@@ -9,6 +9,8 @@ from typing import Dict, List, Sequence, Set, Tuple
 
 import numpy as np
 
+from flaxnlp import losses
+
 Span = Tuple[int, int]
 
 
@@ -21,6 +23,21 @@ def pack_pair_labels(batch: Sequence[Sequence[Set[Span]]], n: int) -> np.ndarray
       idx = sorted(h * n + t for h, t in pairs)
       out[b, head, :len(idx)] = idx
   return out
+
+
+def pack_head_labels(sets, keys: Sequence[str], n: int) -> Dict[str, np.ndarray]:
+  """Packs per-example label sets of several heads into `{key: [B, H, K] int32}` for length n.
+
+  `sets[b][i]` is example b's list of per-head pair sets for the head named `keys[i]`.
+  """
+  return {key: pack_pair_labels([s[i] for s in sets], n) for i, key in enumerate(keys)}
+
+
+def gplinker_loss(logits, batch, keys: Sequence[str]):
+  """GPLinker's loss: sparse ZLPR (mask_zero) per head, summed over heads, mean over the batch,
+  summed over the heads named `keys` (logits[i] is [B, H_i, N, N] for `batch[keys[i]]`)."""
+  return sum(losses.global_pointer_crossentropy(l, batch[k], sparse=True, reduction="sum_heads")
+             for l, k in zip(logits, keys))
 
 
 def relation_pair_sets(quintuples: Sequence[Tuple[Span, int, Span]], num_predicates: int):

@@ -17,7 +17,7 @@ import flax.linen as nn
 import ml_collections
 import numpy as np
 
-from flaxnlp import losses, paths
+from flaxnlp import paths
 from flaxnlp.data import spans as spans_lib
 from flaxnlp.data.formats import duie
 from flaxnlp.data.tokenizer import Tokenizer
@@ -55,6 +55,10 @@ class GPLinkerREModel(nn.Module):
     head = egp(self.predicates, self.head_size, use_rope=False, tril_mask=False, name="head")(hidden, mask)
     tail = egp(self.predicates, self.head_size, use_rope=False, tril_mask=False, name="tail")(hidden, mask)
     return entity, head, tail
+
+
+# One sparse label array per head, in the order of the model's outputs.
+LABEL_KEYS = ('entity_labels', 'head_labels', 'tail_labels')
 
 
 @registry.register("relation_extraction")
@@ -112,10 +116,7 @@ class RelationExtractionTask(base.Task):
       ids[row, :len(f["token_ids"])] = f["token_ids"]
       quints = [((sh, st), p, (oh, ot)) for sh, st, p, oh, ot in f["quintuples"].tolist()]
       sets.append(gplinker_labels.relation_pair_sets(quints, len(self.predicates)))
-    return {"token_ids": ids,
-            "entity_labels": gplinker_labels.pack_pair_labels([s[0] for s in sets], length),
-            "head_labels": gplinker_labels.pack_pair_labels([s[1] for s in sets], length),
-            "tail_labels": gplinker_labels.pack_pair_labels([s[2] for s in sets], length)}
+    return {"token_ids": ids, **gplinker_labels.pack_head_labels(sets, LABEL_KEYS, length)}
 
   def loss(self, params, batch, rng, *, deterministic, perturbations=None):
     variables = {"params": params}
@@ -123,9 +124,7 @@ class RelationExtractionTask(base.Task):
       variables["perturbations"] = perturbations
     logits = self.build_model().apply(variables, batch["token_ids"], deterministic=deterministic,
                                       rngs={"dropout": rng})
-    total = sum(losses.global_pointer_crossentropy(l, batch[k], sparse=True, reduction="sum_heads")
-                for l, k in zip(logits, ("entity_labels", "head_labels", "tail_labels")))
-    return total, {}
+    return gplinker_labels.gplinker_loss(logits, batch, LABEL_KEYS), {}
 
   def predict(self, params, batch):
     """Three float32 logit arrays (entity, head, tail)."""
