@@ -8,6 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from flaxnlp import losses
 from flaxnlp.layers.blockwise_loss import global_pointer_blockwise_loss
 from flaxnlp.layers.global_pointer import EfficientGlobalPointer, GlobalPointer, SpanFactors
 
@@ -116,7 +117,6 @@ def test_repeated_and_padding_indices_are_ignored():
 @pytest.mark.parametrize("reduction", ["mean", "sum_heads"])
 def test_agrees_with_flaxnlp_dense_loss(reduction):
   # Integration: the dense-logits loss the tasks use, on the layer's logits and dense labels.
-  losses = pytest.importorskip("flaxnlp.losses")
   module, params, h, mask = _setup(GlobalPointer, True, True, seed=4)
   logits = module.apply({"params": params}, h, mask)
   _assert_close(_blockwise_loss(module, params, h, mask, reduction),

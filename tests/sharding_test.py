@@ -96,7 +96,6 @@ def test_checkpoint_from_8_devices_restores_on_1(tmp_path):
 
 
 def test_adaxw_state_is_sharded_like_params():
-  pytest.importorskip("flaxnlp.optim")
   config = tiny_config()
   with config.unlocked():
     config.mesh.data, config.mesh.fsdp, config.mesh.tensor = 2, 2, 2

@@ -210,7 +210,6 @@ def test_sigkill_and_resume_gives_bitwise_identical_params(tmp_path):
                                   "input_gradient_penalty",
                                   pytest.param("param_gradient_penalty", marks=pytest.mark.slow)])
 def test_regularizers_plug_into_the_step(tmp_path, name):
-  pytest.importorskip("flaxnlp.regularizers")
   first_losses = {}
   for reg in ("none", name):
     config = tiny_config()
