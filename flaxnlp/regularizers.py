@@ -29,19 +29,21 @@ def _squared_norm(tree) -> jax.Array:
              for x in jax.tree.leaves(tree))
 
 
-def input_gradient_penalty(loss_fn: LossFn, zero_perturbations: Callable[..., Any],
-                           epsilon: float = 1.0) -> LossFn:
+def input_gradient_penalty(loss_fn: LossFn, epsilon: float = 1.0, *,
+                           zero_perturbations: Callable[..., Any]) -> LossFn:
   r"""L + ½ε‖∇_x L‖², x = the perturbed intermediate values (the embedded tokens).
 
   bert4keras semantics (`task_iflytek_gradient_penalty.py`, ε = 1): the squared gradient of the
-  *batch-mean* loss with respect to every (sample, position) embedding occurrence, summed. Training
-  on the result needs second-order gradients (double backprop), which JAX gives for free.
+  *batch-mean* loss with respect to every (sample, position) embedding occurrence, summed (so the
+  penalty scales like 1/B). A token repeated in the batch contributes once per occurrence, unlike
+  ‖∇_E L‖² over the embedding matrix, where its occurrence gradients add first. Training on the
+  result needs second-order gradients (double backprop), which JAX gives for free.
 
   Args:
     loss_fn: (params, perturbations, *args) -> (loss, aux).
+    epsilon: penalty weight ε.
     zero_perturbations: (*args) -> pytree of zeros shaped like the perturbations collection for
       this batch (e.g. from `jax.eval_shape(model.init, ...)["perturbations"]`).
-    epsilon: penalty weight ε.
 
   Returns:
     (params, *args) -> (penalised loss, aux + {"loss_unpenalised", "gradient_penalty"}).
@@ -60,6 +62,9 @@ def param_gradient_penalty(loss_fn: LossFn, epsilon: float) -> LossFn:
   Args:
     loss_fn: (params, perturbations, *args) -> (loss, aux); called with perturbations=None.
     epsilon: penalty weight ε.
+
+  Returns:
+    (params, *args) -> (penalised loss, aux + {"loss_unpenalised", "gradient_penalty"}).
   """
   def penalised(params, *args):
     (loss, aux), grads = jax.value_and_grad(
@@ -89,30 +94,52 @@ def fgm(loss_fn: LossFn, embedding_path: Sequence[str], epsilon: float = 0.5) ->
   g = ∂L/∂E over the *whole* matrix E (the leaf at `embedding_path` of params), one global norm:
   Δ = ε·g / (‖g‖_F + 1e-8); the returned loss is L(θ with E + Δ) — the adversarial loss only,
   no clean term — and Δ is a constant for autodiff, so the gradient is ∇L evaluated at E + Δ and
-  applies to E. Costs two backward passes. ε = 0.5 gave bojone's IFLYTEK result (blog 7234).
+  applies to E. Rows of tokens absent from the batch get Δ = 0; a token occurring several times
+  gets one shared perturbation. Costs two backward passes (the first only wrt E). Both passes
+  see the same `*args` (in the trainer: the same dropout rng). ε = 0.5 gave bojone's IFLYTEK
+  result (blog 7234; bert4keras `examples/task_iflytek_adversarial_training.py`).
 
   Args:
     loss_fn: (params, perturbations, *args) -> (loss, aux); called with perturbations=None.
-    embedding_path: keys from the params root to the embedding matrix.
+    embedding_path: keys from the params root to the embedding matrix [V, D]; for
+      `flaxnlp.models.bert.Bert` named "encoder" in a task model:
+      ("encoder", "embeddings", "word_embeddings", "embedding").
     epsilon: perturbation norm ε.
+
+  Returns:
+    (params, *args) -> (adversarial loss, aux + {"loss_clean", "fgm_delta_norm"}).
   """
   path = tuple(embedding_path)
 
   def adversarial(params, *args):
-    g = jax.grad(lambda p: loss_fn(p, None, *args)[0])(params)
-    g_e = _get(g, path)
-    delta = jax.lax.stop_gradient(epsilon * g_e / (jnp.sqrt(_squared_norm(g_e)) + 1e-8))
-    perturbed = _replace(params, path, _get(params, path) + delta)
-    loss, aux = loss_fn(perturbed, None, *args)
-    return loss, {**aux, "fgm_delta_norm": jnp.sqrt(_squared_norm(delta))}
+    embedding = _get(params, path)
+    clean, g = jax.value_and_grad(
+        lambda e: loss_fn(_replace(params, path, e), None, *args)[0])(embedding)
+    delta = jax.lax.stop_gradient(epsilon * g / (jnp.sqrt(_squared_norm(g)) + 1e-8))
+    loss, aux = loss_fn(_replace(params, path, embedding + delta), None, *args)
+    return loss, {**aux, "loss_clean": jax.lax.stop_gradient(clean),
+                  "fgm_delta_norm": jnp.sqrt(_squared_norm(delta))}
   return adversarial
 
 
 def make_regularized_loss(name: str, loss_fn: LossFn, epsilon: float, *,
                           embedding_path: Sequence[str] | None = None,
                           zero_perturbations: Callable[..., Any] | None = None) -> LossFn:
-  """The regularizer named in a config: "none" | "fgm" | "input_gradient_penalty" |
-  "param_gradient_penalty". Returns (params, *args) -> (loss, aux)."""
+  """The regularizer named in a config, wrapped around `loss_fn`.
+
+  Args:
+    name: "none" | "fgm" | "input_gradient_penalty" | "param_gradient_penalty".
+    loss_fn: (params, perturbations, *args) -> (loss, aux).
+    epsilon: ε of the chosen regularizer (ignored by "none").
+    embedding_path: fgm only, see `fgm`.
+    zero_perturbations: input_gradient_penalty only, see `input_gradient_penalty`.
+
+  Returns:
+    (params, *args) -> (loss, aux); differentiate it wrt params for the training gradient.
+
+  Raises:
+    ValueError: for an unknown name (the message lists the valid ones) or a missing argument.
+  """
   if name == "none":
     return lambda params, *args: loss_fn(params, None, *args)
   if name == "fgm":
@@ -122,53 +149,65 @@ def make_regularized_loss(name: str, loss_fn: LossFn, epsilon: float, *,
   if name == "input_gradient_penalty":
     if zero_perturbations is None:
       raise ValueError("input_gradient_penalty needs zero_perturbations (zeros per batch)")
-    return input_gradient_penalty(loss_fn, zero_perturbations, epsilon)
+    return input_gradient_penalty(loss_fn, epsilon, zero_perturbations=zero_perturbations)
   if name == "param_gradient_penalty":
     return param_gradient_penalty(loss_fn, epsilon)
   raise ValueError(f"unknown regularizer {name!r}; valid: {', '.join(REGULARIZERS)}")
 
 
 # ---- The input/parameter gradient inequality (ALGORITHMS.md §3.1) -----------------------------
-def mlp_forward(params: Sequence[tuple[jax.Array, jax.Array]], x: jax.Array,
-                activation: Callable[[jax.Array], jax.Array]) -> list[jax.Array]:
-  """Layer inputs h^(1) = x, …, h^(l+1) of an MLP h^(t+1) = g(W^(t) h^(t) + b^(t)).
+Activation = Callable[[jax.Array], jax.Array]
 
-  params: [(W [out, in], b [out])] per layer; x: [in]. The last layer is activated too
-  (ALGORITHMS §3.1 applies g^(t) at every layer; use the identity for a linear read-out).
+
+def _per_layer(activation: Activation | Sequence[Activation], num_layers: int) -> list[Activation]:
+  if callable(activation):
+    return [activation] * num_layers
+  activation = list(activation)
+  if len(activation) != num_layers:
+    raise ValueError(f"{len(activation)} activations for {num_layers} layers")
+  return activation
+
+
+def mlp_forward(params: Sequence[tuple[jax.Array, jax.Array]], x: jax.Array,
+                activation: Activation | Sequence[Activation]) -> list[jax.Array]:
+  """Layer inputs h^(1) = x, …, h^(l+1) of an MLP h^(t+1) = g^(t)(W^(t) h^(t) + b^(t)).
+
+  params: [(W [out, in], b [out])] per layer; x: [in]. `activation` is g^(t) for every layer, or
+  one callable per layer (e.g. [tanh, tanh, identity] for a linear read-out layer).
   """
   hs = [x]
-  for w, b in params:
-    hs.append(activation(w @ hs[-1] + b))
+  for (w, b), g in zip(params, _per_layer(activation, len(params))):
+    hs.append(g(w @ hs[-1] + b))
   return hs
 
 
-def inequality_sides(params, x: jax.Array, activation, f: Callable[[jax.Array], jax.Array]
-                     ) -> tuple[jax.Array, jax.Array]:
-  r"""Both sides of ‖∇_x f‖² Σ_t (1 + ‖h_t‖²)/(‖W_t‖²‖∇_x h_t‖²) ≤ ‖∇_θ f‖².
+def inequality_sides(params: Sequence[tuple[jax.Array, jax.Array]], x: jax.Array,
+                     activation: Activation | Sequence[Activation],
+                     f: Callable[[jax.Array], jax.Array]) -> tuple[jax.Array, jax.Array]:
+  r"""Both sides of ‖∇_x f‖² Σ_t (1 + ‖h_t‖²)/(‖W_t‖²‖∇_x h_t‖²) ≤ ‖∇_θ f‖² (blog 8796).
 
-  ‖∇_x f‖, ‖∇_θ f‖ and ‖h_t‖ are Euclidean/Frobenius norms; ‖W_t‖ and the Jacobian norm
-  ‖∇_x h_t‖ are spectral norms (∇_x h_1 = I). f is a scalar function of the last layer's output.
+  ‖∇_x f‖, ‖∇_θ f‖ (θ = all W_t, b_t) and ‖h_t‖ are Euclidean/Frobenius norms; ‖W_t‖ and the
+  Jacobian norm ‖∇_x h_t‖ are spectral norms (`jnp.linalg.norm(ord=2)`; ∇_x h_1 = I; the
+  Jacobians come from one `jax.jacfwd`). f is a scalar function of the last layer's output
+  h_{l+1}; `params`, `activation` as in `mlp_forward`; x is one input vector [in].
 
   Derivation (per layer t, δ = ∂f/∂z^(t+1), J = ∂h_t/∂x): ∇_W f = δ h_tᵀ, ∇_b f = δ and
   ∇_x f = (W J)ᵀ δ, so ‖∇_x f‖ ≤ ‖δ‖‖W‖‖J‖; hence ‖∇_x f‖²(1 + ‖h_t‖²)/(‖W‖²‖J‖²) ≤ ‖∇_W f‖² +
-  ‖∇_b f‖², and summing over t gives the inequality. It is tight exactly when every layer's
-  bound is: for one linear layer (J = I) with δ along the top left singular vector of W.
+  ‖∇_b f‖² = ‖δ‖²(1 + ‖h_t‖²), and summing over t gives the inequality. It is tight exactly when
+  every layer's step ‖(WJ)ᵀδ‖ ≤ ‖W‖‖J‖‖δ‖ is an equality, e.g. for one layer (J = I) with δ
+  along the top left singular vector of W, or W a scaled orthogonal matrix.
 
   Returns:
-    (lhs, rhs) as float scalars.
+    (lhs, rhs) as scalars.
   """
   def f_of(p, x):
     return f(mlp_forward(p, x, activation)[-1])
 
-  grad_x = jax.grad(f_of, argnums=1)(params, x)
-  grad_theta = jax.grad(f_of, argnums=0)(params, x)
+  grad_theta, grad_x = jax.grad(f_of, argnums=(0, 1))(params, x)
   hs = mlp_forward(params, x, activation)
+  jacobians = [jnp.eye(x.shape[0], dtype=x.dtype)] + list(
+      jax.jacfwd(lambda x_: mlp_forward(params, x_, activation)[1:-1])(x))
   total = 0.0
-  for t, (w, _) in enumerate(params):
-    jac = jnp.eye(x.shape[0]) if t == 0 else jax.jacfwd(
-        lambda x_: mlp_forward(params[:t], x_, activation)[-1])(x)
-    total += (1 + jnp.sum(hs[t] ** 2)) / (jnp.linalg.norm(w, 2) ** 2
-                                          * jnp.linalg.norm(jac, 2) ** 2)
-  lhs = jnp.sum(grad_x ** 2) * total
-  rhs = _squared_norm(grad_theta)
-  return lhs, rhs
+  for (w, _), h, jac in zip(params, hs, jacobians):
+    total += (1 + jnp.sum(h ** 2)) / (jnp.linalg.norm(w, 2) ** 2 * jnp.linalg.norm(jac, 2) ** 2)
+  return _squared_norm(grad_x) * total, _squared_norm(grad_theta)

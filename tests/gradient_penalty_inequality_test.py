@@ -24,14 +24,16 @@ def random_mlp(rng, sizes, scale=1.0):
            jnp.asarray(rng.normal(size=o) * 0.1)) for i, o in zip(sizes[:-1], sizes[1:])]
 
 
-def test_numpy_reference_two_layer_tanh():
-  """lhs and rhs of a 2-layer tanh net from hand-derived numpy gradients."""
+@pytest.mark.parametrize("linear_readout", [False, True])
+def test_numpy_reference_two_layer_tanh(linear_readout):
+  """lhs and rhs of a 2-layer tanh net (or tanh + linear read-out) from hand-derived gradients."""
   rng = np.random.default_rng(0)
   x, u = rng.normal(size=5), rng.normal(size=3)
-  w1, b1, w2, b2 = rng.normal(size=(4, 5)), rng.normal(size=4), rng.normal(size=(3, 4)), rng.normal(size=3)
+  w1, b1 = rng.normal(size=(4, 5)), rng.normal(size=4)
+  w2, b2 = rng.normal(size=(3, 4)), rng.normal(size=3)
   h2 = np.tanh(w1 @ x + b1)
-  h3 = np.tanh(w2 @ h2 + b2)
-  d2 = u * (1 - h3 ** 2)
+  h3 = w2 @ h2 + b2 if linear_readout else np.tanh(w2 @ h2 + b2)
+  d2 = u if linear_readout else u * (1 - h3 ** 2)
   d1 = (w2.T @ d2) * (1 - h2 ** 2)
   grad_x = w1.T @ d1
   rhs = (np.sum(np.outer(d2, h2) ** 2) + np.sum(d2 ** 2) + np.sum(np.outer(d1, x) ** 2)
@@ -40,11 +42,18 @@ def test_numpy_reference_two_layer_tanh():
   lhs = np.sum(grad_x ** 2) * ((1 + x @ x) / np.linalg.norm(w1, 2) ** 2
                                + (1 + h2 @ h2) / (np.linalg.norm(w2, 2) ** 2
                                                   * np.linalg.norm(j2, 2) ** 2))
+  acts = [jnp.tanh, ACTS["identity"]] if linear_readout else jnp.tanh
   with jax.enable_x64(True):
-    got = regularizers.inequality_sides([(w1, b1), (w2, b2)], jnp.asarray(x), jnp.tanh,
+    got = regularizers.inequality_sides([(w1, b1), (w2, b2)], jnp.asarray(x), acts,
                                         lambda h: jnp.asarray(u) @ h)
   np.testing.assert_allclose([float(got[0]), float(got[1])], [lhs, rhs], rtol=1e-10)
   assert lhs < rhs
+
+
+def test_activation_list_must_match_depth():
+  params = [(jnp.eye(2), jnp.zeros(2))] * 2
+  with pytest.raises(ValueError, match="1 activations for 2 layers"):
+    regularizers.mlp_forward(params, jnp.ones(2), [jnp.tanh])
 
 
 def test_holds_on_120_random_mlps():
@@ -103,7 +112,8 @@ def test_tight_for_deep_linear_scaled_orthogonal_and_top_singular_readout():
   rng = np.random.default_rng(3)
   identity = ACTS["identity"]
   with jax.enable_x64(True):
-    deep = [(_scaled_orthogonal(rng, 5, c), jnp.asarray(rng.normal(size=5))) for c in (0.5, 2.0, 1.3)]
+    deep = [(_scaled_orthogonal(rng, 5, c), jnp.asarray(rng.normal(size=5)))
+            for c in (0.5, 2.0, 1.3)]
     u = jnp.asarray(rng.normal(size=5))
     lhs, rhs = regularizers.inequality_sides(deep, jnp.asarray(rng.normal(size=5)), identity,
                                              lambda h: u @ h)

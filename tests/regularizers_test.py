@@ -79,7 +79,7 @@ def test_numpy_reference_gradient_matches_finite_differences():
 def test_input_gradient_penalty_matches_analytic():
   params, ids, labels = make_problem()
   loss, dx, _ = np_forward(params, ids, labels)
-  f = regularizers.input_gradient_penalty(loss_fn, zeros_like_x, 0.7)
+  f = regularizers.input_gradient_penalty(loss_fn, 0.7, zero_perturbations=zeros_like_x)
   with jax.enable_x64(True):
     got, aux = f(params, ids, labels)
   np.testing.assert_allclose(float(got), loss + 0.5 * 0.7 * np.sum(dx ** 2), rtol=1e-12)
@@ -134,6 +134,8 @@ def test_fgm_perturbs_whole_matrix_with_one_norm_and_uses_adversarial_loss_only(
   with jax.enable_x64(True):
     (loss, aux), got = jax.value_and_grad(f, has_aux=True)(params, ids, labels)
   np.testing.assert_allclose(float(loss), want_loss, rtol=1e-12)
+  np.testing.assert_allclose(float(aux["loss_clean"]), np_forward(params, ids, labels)[0],
+                             rtol=1e-12)
   np.testing.assert_allclose(float(aux["fgm_delta_norm"]), np.linalg.norm(delta), rtol=1e-12)
   # The gradient is that of L at E + Δ (Δ held constant), for E and for the other parameters.
   for a, b in zip(jax.tree.leaves(got), jax.tree.leaves(want_grads)):
@@ -189,7 +191,8 @@ def test_input_penalty_through_flax_perturb_collection():
   def like(ids, labels):
     return jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), zeros(ids, labels))
 
-  got, aux = regularizers.input_gradient_penalty(flax_loss, like, 2.0)(params, ids, labels)
+  got, aux = regularizers.input_gradient_penalty(flax_loss, 2.0, zero_perturbations=like)(
+      params, ids, labels)
   as_np = {"embed": {"table": np.asarray(params["embed"]["embedding"], np.float64)},
            "out": {"w": np.asarray(params["out"]["kernel"], np.float64),
                    "b": np.asarray(params["out"]["bias"], np.float64)}}
@@ -211,3 +214,71 @@ def test_factory_names_and_errors():
     regularizers.make_regularized_loss("fgm", loss_fn, 1.0)
   with pytest.raises(KeyError, match="tokens"):
     regularizers.fgm(loss_fn, ("embed", "tokens"))(params, ids, labels)
+
+
+def _tiny_bert_problem():
+  """The GoEmotions task model (BERT "encoder" + "classifier") at a tiny size, float64."""
+  from flaxnlp import configs  # pylint: disable=import-outside-toplevel
+  from flaxnlp.models import bert  # pylint: disable=import-outside-toplevel
+  from flaxnlp.tasks import classification  # pylint: disable=import-outside-toplevel
+  cfg = bert.BertConfig(vocab_size=40, hidden_size=8, num_hidden_layers=1, num_attention_heads=2,
+                        intermediate_size=16, max_position_embeddings=8, initializer_range=0.5,
+                        dtype="float64")
+  model = classification.BertMultiLabel(cfg, num_labels=3)
+  ids = jnp.asarray(np.random.default_rng(6).permutation(np.arange(1, 40))[:12].reshape(2, 6))
+  labels = jnp.array([0, 2])
+  variables = jax.jit(model.init)(jax.random.key(0), ids)
+  params = jax.tree.map(lambda x: x.astype(jnp.float64), nn.unbox(variables["params"]))
+  path = tuple(configs.base_config().regularizer.embedding_path.split("/"))
+
+  def loss(params, perturbations, ids, labels):
+    v = {"params": params}
+    if perturbations is not None:
+      v["perturbations"] = perturbations
+    logp = jax.nn.log_softmax(model.apply(v, ids))
+    return -jnp.take_along_axis(logp, labels[:, None], 1).mean(), {}
+
+  def zeros(ids, labels):
+    del labels
+    shapes = jax.eval_shape(model.init, jax.random.key(0), ids)["perturbations"]
+    return jax.tree.map(lambda s: jnp.zeros(s.shape, jnp.float64), shapes)
+
+  return params, ids, labels, path, loss, zeros
+
+
+def test_bert_input_penalty_equals_embedding_matrix_gradient_for_distinct_tokens():
+  """BERT's perturb("token_embeddings") hook: with every token id distinct in the batch, each
+  row of ∂L/∂E is one occurrence's gradient, so ½ε‖∂L/∂x‖² = ½ε‖∂L/∂E‖_F² (plain param grad)."""
+  with jax.enable_x64(True):
+    params, ids, labels, path, loss, zeros = _tiny_bert_problem()
+    assert len(set(np.asarray(ids).ravel().tolist())) == ids.size
+    got, aux = jax.jit(regularizers.make_regularized_loss(
+        "input_gradient_penalty", loss, 0.8, zero_perturbations=zeros))(params, ids, labels)
+    grad_e = jax.jit(jax.grad(lambda p: loss(p, None, ids, labels)[0]))(params)
+    grad_e = grad_e["encoder"]["embeddings"]["word_embeddings"]["embedding"]
+    assert path == ("encoder", "embeddings", "word_embeddings", "embedding")
+    want = 0.5 * 0.8 * np.sum(np.asarray(grad_e) ** 2)
+    assert want > 0
+    np.testing.assert_allclose(float(aux["gradient_penalty"]), want, rtol=1e-10)
+    np.testing.assert_allclose(float(got), float(loss(params, None, ids, labels)[0]) + want,
+                               rtol=1e-10)
+
+
+def test_bert_fgm_on_default_embedding_path():
+  """The config's default embedding_path is BERT's [V, D] word-embedding matrix; FGM's loss and
+  gradient are those of the plain loss at E + Δ, Δ = ε g/(‖g‖ + 1e-8) computed in numpy."""
+  with jax.enable_x64(True):
+    params, ids, labels, path, loss, _ = _tiny_bert_problem()
+    e = np.asarray(params["encoder"]["embeddings"]["word_embeddings"]["embedding"])
+    assert path == ("encoder", "embeddings", "word_embeddings", "embedding") and e.shape == (40, 8)
+    plain = lambda p: loss(p, None, ids, labels)[0]
+    g = jax.jit(jax.grad(plain))(params)
+    g = np.asarray(g["encoder"]["embeddings"]["word_embeddings"]["embedding"])
+    delta = 0.5 * g / (np.sqrt(np.sum(g ** 2)) + 1e-8)
+    adv = jax.tree.map(lambda x: x, params)
+    adv["encoder"]["embeddings"]["word_embeddings"]["embedding"] = jnp.asarray(e + delta)
+    f = regularizers.make_regularized_loss("fgm", loss, 0.5, embedding_path=path)
+    (got, _), grads = jax.jit(jax.value_and_grad(f, has_aux=True))(params, ids, labels)
+    np.testing.assert_allclose(float(got), float(plain(adv)), rtol=1e-12)
+    for a, b in zip(jax.tree.leaves(grads), jax.tree.leaves(jax.jit(jax.grad(plain))(adv))):
+      np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-9, atol=1e-14)

@@ -29,12 +29,14 @@ def _memory_weight(count: jax.Array, b2: float) -> tuple[jax.Array, jax.Array]:
   """(w_t, c_t) with c_t = (1+β2)^t − 1 and w_t = β2 / c_t = 1 − β̂_t (w_1 = 1).
 
   c_t is computed as expm1(t·log1p(β2)), which keeps full precision for small t where
-  pow(1+β2, t) − 1 loses about three digits in float32. c_t overflows to +inf near
+  pow(1+β2, t) − 1 loses about three digits in float32. Both are computed in JAX's default
+  float type (float32, or float64 under `jax.enable_x64`). c_t overflows to +inf near
   t ≈ 887,000 in float32; w_t is then exactly 0 and nothing downstream becomes inf or NaN.
   """
-  t = count.astype(jnp.float32)
-  c = jnp.expm1(t * jnp.log1p(jnp.float32(b2)))
-  return jnp.float32(b2) / c, c
+  dtype = jnp.result_type(float)
+  t = count.astype(dtype)
+  c = jnp.expm1(t * jnp.log1p(jnp.asarray(b2, dtype)))
+  return jnp.asarray(b2, dtype) / c, c
 
 
 def scale_by_adax(
@@ -67,7 +69,10 @@ def scale_by_adax(
     b2: growth rate of the second moment (AdaX's β2; 1e-4 in the paper).
     eps: numerical stability term, placed as `eps_placement` says.
     eps_placement: one of "sqrt_vhat", "sqrt_v", "inside_sqrt".
-    mu_dtype: optional dtype of the first moment (defaults to the params' dtype).
+    mu_dtype: optional dtype of the first moment (defaults to the params' dtype). v̂ takes
+      the params' dtype: keep float32 master params, because in bfloat16 the weight
+      w_t ≈ 1/t of the long-term average falls below the 8-bit mantissa after a few hundred
+      steps and v̂ would stop moving.
 
   Returns:
     An `optax.GradientTransformation`.
@@ -101,7 +106,7 @@ def scale_by_adax(
       if eps_placement == "sqrt_vhat":
         denom = jnp.sqrt(v) + eps
       elif eps_placement == "sqrt_v":
-        denom = jnp.sqrt(v) + eps * jax.lax.rsqrt(c)
+        denom = jnp.sqrt(v) + (eps * jax.lax.rsqrt(c)).astype(v.dtype)
       else:
         denom = jnp.sqrt(v + eps)
       return (m / denom.astype(m.dtype)).astype(m.dtype)
@@ -133,6 +138,9 @@ def adax(
     b1, b2, eps, eps_placement, mu_dtype: see `scale_by_adax`.
     weight_decay: L2 coefficient λ added to the gradient (0 disables it).
 
+  Returns:
+    An `optax.GradientTransformation` (arXiv:2004.09740, Algorithm "AdaX").
+
   Examples:
     >>> import jax.numpy as jnp, optax
     >>> from flaxnlp.optim import adax
@@ -159,7 +167,7 @@ def adaxw(
     eps_placement: EpsPlacement = "sqrt_vhat",
     mu_dtype=None,
 ) -> optax.GradientTransformation:
-  r"""AdaX-W: AdaX with decoupled weight decay (the paper's ``AdaXW``).
+  r"""AdaX-W: AdaX with decoupled weight decay (the paper's ``AdaXW``, arXiv:2004.09740).
 
   θ ← θ·(1 − α_t λ) − α_t · m_t / (sqrt(v̂_t) + ε), with the *scheduled* learning rate α_t and
   the decay applied to the pre-update θ. Paper defaults: α = 5e-3, λ = 5e-2.
@@ -170,6 +178,18 @@ def adaxw(
     weight_decay: decoupled decay λ.
     mask: optional pytree (or callable) of booleans selecting the leaves that decay
       (as in `optax.add_decayed_weights`), e.g. to exclude biases and LayerNorm scales.
+
+  Returns:
+    An `optax.GradientTransformation`.
+
+  Examples:
+    >>> import jax.numpy as jnp, optax
+    >>> from flaxnlp.optim import adaxw
+    >>> tx = adaxw(learning_rate=0.1, weight_decay=0.5)
+    >>> params = jnp.array([1.0, -1.0]); state = tx.init(params)
+    >>> updates, state = tx.update(jnp.zeros(2), state, params)  # zero gradient: decay only
+    >>> [round(float(x), 3) for x in optax.apply_updates(params, updates)]  # θ·(1 − 0.1·0.5)
+    [0.95, -0.95]
   """
   return optax.chain(
       scale_by_adax(b1, b2, eps, eps_placement, mu_dtype),
