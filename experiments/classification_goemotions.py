@@ -54,6 +54,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   c.train.batch_size = 32
   c.train.num_steps = 2700  # ≈ 2 epochs of 43,410 examples
   c.train.buckets = (32, 48, 64)
+  c.train.length_group_batches = 16  # batches of similar lengths (less padding)
   c.train.log_every = 50
   c.train.eval_every = 1000
   c.train.eval_batch_size = 64

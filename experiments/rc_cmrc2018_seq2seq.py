@@ -51,6 +51,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   c.train.num_steps = 300 if variant == "default" else 20 * 3600 // 16
   c.optimizer.warmup_steps = c.train.num_steps // 20
   c.train.buckets = (96, 128, 192)
+  c.train.length_group_batches = 16  # batches of similar lengths (less padding)
   c.train.eval_every = 0 if variant == "default" else 2000
   c.train.eval_batch_size = 32
   c.train.max_eval_examples = 128 if variant == "default" else 0

@@ -55,6 +55,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   c.train.batch_size = 32
   c.train.num_steps = 8 * NUM_TRAIN_QUESTIONS // 32
   c.train.buckets = (128, 256, 384)
+  c.train.length_group_batches = 16  # batches of similar lengths (less padding)
   c.train.eval_every = 0           # bojone does not validate during training
   c.train.eval_batch_size = 32
   c.train.checkpoint_every = NUM_TRAIN_QUESTIONS // 32

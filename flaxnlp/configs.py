@@ -58,9 +58,13 @@ def base_config() -> ml_collections.ConfigDict:
       keep_checkpoints=2,
       best_metric="",          # e.g. "f1"; keeps the best checkpoint by this eval metric
       data_workers=0,
+      length_group_batches=1,  # >1: group the examples of this many batches by length
       eval_split="eval",       # split evaluated every `eval_every` steps (and by --mode eval)
       max_eval_examples=0,     # evaluate on the first N examples only; 0 = all
       best_mode="max",         # max | min: direction of best_metric
+      # Non-empty: train and evaluate on the task's examples cached as a tfds array_record
+      # dataset in this folder (built on first use; flaxnlp.data.builders), read lazily by index.
+      tfds_data_dir="",
   ))
   c.mesh = ml_collections.ConfigDict(dict(data=-1, fsdp=1, tensor=1))
   # Logical axis name -> mesh axis (None = replicated). Params carry logical names.

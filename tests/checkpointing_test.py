@@ -43,6 +43,40 @@ def test_epochs_reshuffle_and_resample_reproducibly():
   assert dict(epoch1) != dict(epoch2)                               # per-epoch record rngs
 
 
+def test_group_by_length_cuts_sorted_runs_in_random_order():
+  window = [{"token_ids": np.zeros(n), "n": n} for n in (5, 1, 4, 2, 6, 3)]
+  batches = pipeline.group_by_length(window, np.random.default_rng(0), batch_size=2)
+  assert sorted([f["n"] for f in b] for b in batches) == [[1, 2], [3, 4], [5, 6]]
+  orders = {tuple(b[0]["n"] for b in pipeline.group_by_length(window, np.random.default_rng(s), 2))
+            for s in range(20)}
+  assert len(orders) > 1                                            # batch order is drawn
+
+
+def test_length_grouped_stream_keeps_epochs_and_resumes_inside_a_window():
+  lengths = np.random.default_rng(1).integers(1, 100, size=48)
+  featurize = lambda ex, rng: {"token_ids": np.zeros(lengths[ex]), "x": ex}
+  make = lambda: pipeline.train_stream(list(range(48)), featurize, global_batch_size=4, seed=0,
+                                       group_batches=4)
+  plain = pipeline.train_stream(list(range(48)), featurize, global_batch_size=4, seed=0)
+  it = make()
+  grouped = [[f["x"] for f in next(it)] for _ in range(12)]
+  assert sorted(x for b in grouped for x in b) == list(range(48))  # one epoch, each example once
+  spread = lambda b: np.ptp([lengths[x] for x in b])
+  mixed = [[f["x"] for f in next(plain)] for _ in range(12)]
+  assert sum(map(spread, grouped)) < 0.5 * sum(map(spread, mixed))  # less padding
+
+  it = make()
+  for _ in range(5):  # stop inside the second window of 4 batches
+    next(it)
+  state = it.get_state()
+  expected = [[f["x"] for f in next(it)] for _ in range(6)]
+  fresh = make()
+  fresh.set_state(state)
+  assert [[f["x"] for f in next(fresh)] for _ in range(6)] == expected
+  with pytest.raises(ValueError, match="group_batches"):
+    pipeline.train_stream([1], featurize, global_batch_size=1, seed=0, group_batches=0)
+
+
 def test_state_and_iterator_round_trip(tmp_path):
   it = stream()
   for _ in range(3):

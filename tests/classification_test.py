@@ -166,13 +166,13 @@ def test_tiny_bert_learns_keyword_labels(tmp_path):
   assert summary["eval"]["macro_f1"] > 0.9, summary
 
 
-def test_tfds_builder_holds_the_reader_examples(tmp_path):
+def test_tfds_cache_holds_the_reader_examples(tmp_path):
+  # The generic task-examples cache (flaxnlp.data.builders) over GoEmotions-format files.
   from flaxnlp.data import builders  # pylint: disable=import-outside-toplevel
+  from flaxnlp.tasks import classification  # pylint: disable=import-outside-toplevel
   manual = write_dataset(tmp_path / "manual", sizes=(12, 5, 3))
-  sources = builders.prepare(builders.GoEmotions, tmp_path / "tfds", manual)
-  assert {k: len(v) for k, v in sources.items()} == {"train": 12, "validation": 5, "test": 3}
-  for split, name in (("train", "train.tsv"), ("validation", "dev.tsv")):
-    want = sorted((ex.id, ex.text, ex.labels) for ex in goemotions.read_goemotions(manual / name, 3))
-    got = sorted((r["id"].decode(), r["text"].decode(), tuple(r["labels"].tolist()))
-                 for r in (sources[split][i] for i in range(len(sources[split]))))
-    assert got == want
+  task = classification.ClassificationTask(tiny_config(manual, "unused-vocab.txt"))
+  for split, n in (("train", 12), ("eval", 5), ("test", 3)):
+    source = builders.task_examples_source(task, split, tmp_path / "tfds")
+    assert len(source) == n
+    assert list(source) == goemotions.read_goemotions(manual / classification.SPLIT_FILES[split], 3)

@@ -98,8 +98,14 @@ def test_relation_round_trip_and_masking():
 
 def test_pack_pair_labels():
   packed = gl.pack_pair_labels([[{(1, 2)}, set()], [{(2, 3), (0, 1)}, {(1, 1)}]], n=5)
-  np.testing.assert_array_equal(packed, [[[7, 0], [0, 0]], [[1, 13], [6, 0]]])
+  np.testing.assert_array_equal(packed, [[[7, 0, 0, 0, 0], [0] * 5], [[1, 13, 0, 0, 0], [6, 0, 0, 0, 0]]])
   assert packed.dtype == np.int32
+  # K follows the padded length, not the batch's largest set, so shapes repeat across batches ...
+  assert gl.pack_pair_labels([[set()]], n=5).shape == (1, 1, 5)
+  # ... and grows by whole multiples of it only when a set is larger than n.
+  big = {(h, t) for h in range(3) for t in range(3)}
+  assert gl.pack_pair_labels([[big]], n=3).shape == (1, 1, 9)
+  assert gl.pack_pair_labels([[big | {(0, 0)}]], n=4).shape == (1, 1, 12)
 
 
 def test_event_label_index_enum():

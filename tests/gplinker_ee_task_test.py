@@ -36,8 +36,10 @@ def test_labels_perfect_decode_and_metrics(task):
                                              [1, 0, 14, 17], [1, 1, 4, 6], [1, 2, 21, 22]])
   n = 32
   batch = task.collate([f, task.featurize(exs[1], train=True, rng=None)], n)
-  np.testing.assert_array_equal(batch["argument_labels"][0, 0], [14 * n + 17, 0])
-  assert sorted(batch["head_labels"][0, 0].tolist()) == sorted(
+  assert batch["argument_labels"].shape == (2, 3, n)  # K = n: shapes follow the length bucket
+  np.testing.assert_array_equal(batch["argument_labels"][0, 0], [14 * n + 17] + [0] * (n - 1))
+  head = batch["head_labels"][0, 0]
+  assert sorted(head[head > 0].tolist()) == sorted(
       [1 * n + 14, 14 * n + 18, 1 * n + 18, 4 * n + 14, 14 * n + 21, 4 * n + 21])
   params = task.build_model().init(jax.random.PRNGKey(0), batch["token_ids"])["params"]
   loss, _ = task.loss(params, batch, jax.random.PRNGKey(1), deterministic=True)

@@ -34,9 +34,11 @@ def test_featurize_collate_labels_by_hand(task):
   np.testing.assert_array_equal(f["quintuples"], [[2, 3, 1, 6, 8]])
   n = 16
   batch = task.collate([f, task.featurize(task.examples("train")[1], train=True, rng=None)], n)
-  np.testing.assert_array_equal(batch["entity_labels"][0], [[2 * n + 3], [6 * n + 8]])
-  np.testing.assert_array_equal(batch["head_labels"][0], [[0], [2 * n + 6]])
-  np.testing.assert_array_equal(batch["tail_labels"][0], [[0], [3 * n + 8]])
+  assert batch["entity_labels"].shape == (2, 2, n)  # K = n: shapes follow the length bucket
+  assert not batch["entity_labels"][..., 1:].any()  # one pair per set here, 0-padded
+  np.testing.assert_array_equal(batch["entity_labels"][0, :, 0], [2 * n + 3, 6 * n + 8])
+  np.testing.assert_array_equal(batch["head_labels"][0, :, 0], [0, 2 * n + 6])
+  np.testing.assert_array_equal(batch["tail_labels"][0, :, 0], [0, 3 * n + 8])
   assert not batch["entity_labels"][1].any()  # empty sample: dummy 0
 
 

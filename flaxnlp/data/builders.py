@@ -1,34 +1,73 @@
-"""tfds dataset builders (array_record, manual_dir): prepare a dataset once, read it by index.
+"""A tfds array_record cache of any task's examples, read by index (and by grain), without TF.
 
-Without TensorFlow, tfds can build `GeneratorBasedBuilder`s only with
-`file_format="array_record"` and read them only through `as_data_source` (random access), which
-grain consumes directly (`grain.MapDataset.source(source)`); see JAX_STACK.md §3.1. The original
-files are read by the `flaxnlp.data.formats` readers, so malformed input fails with file:line.
+`task_examples_source(task, split, data_dir)` builds the `TaskExamples` dataset for one split of a
+task into `data_dir` (once; later calls only open it) and returns a random-access `Sequence` of the
+very example objects `task.examples(split)` returns, decoded lazily record by record. It is a
+grain source as it stands (`grain.MapDataset.source(source)`); the trainer uses it for training and
+evaluation when `config.train.tfds_data_dir` is set.
 
-  source = builders.prepare(builders.GoEmotions, data_dir="~/tfds", manual_dir=goemotions_dir)
-  source["train"][0]  # {"text": b"...", "labels": array([27], int32), "id": b"eebbqej"}
+Without TensorFlow, tfds builds `GeneratorBasedBuilder`s only with `file_format="array_record"` and
+reads them only through `as_data_source` (JAX_STACK.md §3.1).
+
+Original files (tfds' `manual_dir`): the builder reads nothing itself. `_generate_examples` calls
+the task's own `task.examples(split)`, so the original files are wherever the task's config says
+(`config.task_args.data_dir`, or data shipped by a package), and malformed input fails with the
+file:line error of the `flaxnlp.data.formats` reader.
+
+Cache key: one builder config per (task name, split, hash of `config.task`, `config.seed` and
+`config.task_args`), named `{task}-{split}-{hash10}`, e.g. `ner-train-3f2a9c01be`; a different
+data dir, maxlen, example limit or seed never shares a cache. The cache is keyed by the config,
+not by file contents: after editing the original files, delete `{data_dir}/task_examples/{name}`.
+
+Serialisation: each record is one scalar bytes Tensor feature "example" holding `pickle.dumps` of
+the example. Examples are arbitrary Python objects (dataclasses, frozen dataclasses nested in
+tuples, NamedTuples, plain dicts, per task), and pickle round-trips all of them exactly, types and
+tuple-vs-list included, with no per-type code; a JSON encoding would need a reconstruction for
+every example class and would lose that distinction. The cost: a record refers to its class by
+module path, so the cache must be rebuilt when an example class changes; bump
+`TaskExamples.VERSION` then (the version is part of the cache path). Like any pickle, load only
+caches you built.
+
+Records are written in generation order (`disable_shuffling=True`), so `source[i]` is
+`task.examples(split)[i]`.
 """
 from __future__ import annotations
 
+import collections.abc
+import hashlib
 import os
-import pathlib
-from typing import Union
+import pickle
+from typing import Any, Union
 
 from etils import epath
 import numpy as np
 import tensorflow_datasets as tfds
 
-from flaxnlp.data.formats import goemotions
+from flaxnlp.tasks import base
 
 
-class GoEmotions(tfds.core.GeneratorBasedBuilder):
-  """GoEmotions (28 emotion labels, multi-label) from the original TSV files in `manual_dir`."""
+def config_name(task: base.Task, split: str) -> str:
+  """`{config.task}-{split}-{hash10}`: the builder config of `split` of `task`'s configuration.
+
+  The hash covers `config.task`, `config.seed` (the CMRC2018 and SogouQA tasks draw their
+  held-out split from it) and `config.task_args`.
+  """
+  config = task.config
+  key = (f"{config.task}\n{config.seed}\n"
+         f"{config.task_args.to_json_best_effort(sort_keys=True)}")
+  return f"{config.task}-{split}-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
+
+
+class TaskExamples(tfds.core.GeneratorBasedBuilder):
+  """One split of a task's examples (pickled, in `task.examples(split)` order); see module doc."""
 
   VERSION = tfds.core.Version("1.0.0")
-  RELEASE_NOTES = {"1.0.0": "GoEmotions train/dev/test TSV files as released."}
-  MANUAL_DOWNLOAD_INSTRUCTIONS = ("Place train.tsv, dev.tsv, test.tsv and labels.txt of GoEmotions "
-                                  "(google-research/goemotions data/) in the manual dir.")
-  SPLITS = {"train": "train.tsv", "validation": "dev.tsv", "test": "test.tsv"}
+  RELEASE_NOTES = {"1.0.0": "Pickled task examples, one scalar bytes feature per record."}
+
+  def __init__(self, *, task: base.Task, split: str, **kwargs):
+    """`kwargs` go to `GeneratorBasedBuilder` (data_dir, file_format); the config is derived."""
+    self._task, self._split = task, split
+    super().__init__(config=tfds.core.BuilderConfig(name=config_name(task, split)), **kwargs)
 
   @tfds.core.utils.classproperty
   @classmethod
@@ -39,30 +78,54 @@ class GoEmotions(tfds.core.GeneratorBasedBuilder):
   def _info(self) -> tfds.core.DatasetInfo:
     return tfds.core.DatasetInfo(
         builder=self,
-        description="Reddit comments labelled with 28 emotions (Demszky et al., ACL 2020).",
+        description="The examples of one split of a flaxnlp task, as its reader returns them.",
         features=tfds.features.FeaturesDict({
-            "text": tfds.features.Text(),
-            "labels": tfds.features.Tensor(shape=(None,), dtype=np.int32),
-            "id": tfds.features.Text()}),
-        homepage="https://github.com/google-research/google-research/tree/master/goemotions")
+            "example": tfds.features.Tensor(shape=(), dtype=np.object_)}),
+        disable_shuffling=True)
 
   def _split_generators(self, dl_manager):
-    manual = pathlib.Path(dl_manager.manual_dir)
-    num_labels = len(goemotions.read_label_names(manual / "labels.txt"))
-    return {split: self._generate_examples(manual / name, num_labels)
-            for split, name in self.SPLITS.items()}
+    del dl_manager  # the task reads its own original files
+    return {self._split: self._generate_examples()}
 
-  def _generate_examples(self, path, num_labels):
-    for i, ex in enumerate(goemotions.read_goemotions(path, num_labels)):
-      yield i, {"text": ex.text, "labels": np.asarray(ex.labels, np.int32), "id": ex.id or ""}
+  def _generate_examples(self):
+    for i, example in enumerate(self._task.examples(self._split)):
+      yield i, {"example": pickle.dumps(example, protocol=pickle.HIGHEST_PROTOCOL)}
 
 
-def prepare(builder_cls: type[tfds.core.GeneratorBasedBuilder],
-            data_dir: Union[str, os.PathLike], manual_dir: Union[str, os.PathLike]
-            ) -> dict[str, object]:
-  """Builds `builder_cls` into `data_dir` (array_record; once) and returns its random-access
-  data sources per split (each supports `len()` and `[i]`, usable as a grain source)."""
-  builder = builder_cls(data_dir=os.fspath(data_dir), file_format="array_record")
-  builder.download_and_prepare(download_config=tfds.download.DownloadConfig(
-      manual_dir=os.fspath(manual_dir)))
-  return {split: builder.as_data_source(split) for split in builder.info.splits}
+class ExampleSource(collections.abc.Sequence):
+  """Random-access examples of a `TaskExamples` data source: `len()`, `[i]` (unpickled on read)."""
+
+  def __init__(self, records):
+    self._records = records
+
+  def __len__(self) -> int:
+    return len(self._records)
+
+  def __getitem__(self, index):
+    if isinstance(index, slice):
+      return [self[i] for i in range(*index.indices(len(self)))]
+    index = index.__index__()
+    if index < 0:
+      index += len(self)
+    if not 0 <= index < len(self):
+      raise IndexError(f"example index {index} out of range [0, {len(self)})")
+    return pickle.loads(self._records[index]["example"])
+
+  def __iter__(self):
+    return (self[i] for i in range(len(self)))
+
+
+def task_examples_source(task: base.Task, split: str,
+                         data_dir: Union[str, os.PathLike]) -> collections.abc.Sequence[Any]:
+  """The examples of `split` of `task` through its tfds array_record cache in `data_dir`.
+
+  Builds the cache on first use (reading the original files through `task.examples(split)`);
+  later calls with the same task config reuse the files. Returns an `ExampleSource` whose `[i]`
+  equals `task.examples(split)[i]`.
+  """
+  builder = TaskExamples(task=task, split=split, data_dir=os.fspath(data_dir),
+                         file_format="array_record")
+  builder.download_and_prepare()
+  # Read through a read-only builder of the prepared folder: it pickles by path (grain workers),
+  # where `builder` would pickle by its constructor arguments, the task included.
+  return ExampleSource(tfds.builder_from_directory(builder.data_dir).as_data_source(split))

@@ -4,7 +4,12 @@ shards of each global batch, and sequence-length buckets.
 Training stream (identical on every process, so 1 and N processes see the same global batches):
 
   examples ─shuffle(seed, reshuffled every epoch)─▶ repeat ─random_map(featurize)─▶
-  batch(B / P) ─[p::P]─▶ this process's rows of each global batch of B
+  batch(G·B / P) ─[p::P]─▶ sort by length, split into G batches, shuffle them ─▶ flatten
+  ─▶ this process's rows of each global batch of B
+
+Length grouping (G = `group_batches` > 1) puts examples of similar length in the same batch, so
+the padding that a batch of mixed lengths wastes (about half the positions on MSRA with G = 1)
+mostly disappears; the batches of a window leave in random order. G = 1 is plain batching.
 
 `random_map` derives one `np.random.Generator` per record from (seed, global record index), so
 random featurisation (e.g. sampling) differs per epoch and is reproducible after a resume. The
@@ -41,10 +46,34 @@ def feature_length(features: Features) -> int:
   return int(np.shape(features["token_ids"])[-1])
 
 
+class _Flatten(grain.experimental.FlatMapTransform):
+  """Yields the batches of a window one by one (grain checkpoints the position inside it)."""
+
+  def __init__(self, fan_out: int):
+    self.max_fan_out = fan_out
+
+  def flat_map(self, element):
+    return element
+
+
+def group_by_length(window: Sequence[Features], rng: np.random.Generator,
+                    batch_size: int) -> list[list[Features]]:
+  """Splits `window` (a multiple of `batch_size` examples) into batches of similar lengths.
+
+  The examples are sorted by length (stable, so ties keep their shuffled order), cut into
+  consecutive batches, and the batches are returned in an order drawn from `rng`.
+  """
+  order = sorted(range(len(window)), key=lambda i: feature_length(window[i]))
+  batches = [[window[i] for i in order[k:k + batch_size]]
+             for k in range(0, len(order), batch_size)]
+  return [batches[i] for i in rng.permutation(len(batches))]
+
+
 def train_stream(examples: Sequence[Any],
                  featurize: Callable[[Any, np.random.Generator], Features], *,
                  global_batch_size: int, seed: int, process_index: int = 0,
-                 process_count: int = 1, workers: int = 0) -> grain.DatasetIterator:
+                 process_count: int = 1, workers: int = 0,
+                 group_batches: int = 1) -> grain.DatasetIterator:
   """Endless, checkpointable iterator over this process's rows of each global training batch.
 
   Args:
@@ -54,6 +83,7 @@ def train_stream(examples: Sequence[Any],
     seed: shuffling and featurisation seed.
     process_index, process_count: this process and the number of processes P.
     workers: grain worker processes (0 = featurise in threads of this process).
+    group_batches: G, the number of batches whose examples are grouped by length (1 = off).
   Returns:
     an iterator yielding lists of B / P feature dicts.
   """
@@ -62,11 +92,18 @@ def train_stream(examples: Sequence[Any],
   if global_batch_size % process_count:
     raise ValueError(f"global batch size {global_batch_size} is not divisible by "
                      f"{process_count} processes")
+  if group_batches < 1:
+    raise ValueError(f"group_batches must be >= 1, got {group_batches}")
   local = global_batch_size // process_count
-  ds = (grain.MapDataset.source(list(examples)).seed(seed).shuffle().repeat()
+  ds = (grain.MapDataset.source(examples).seed(seed).shuffle().repeat()
         .random_map(featurize, seed=seed)
-        .batch(local, drop_remainder=True, batch_fn=list)[process_index::process_count])
+        .batch(local * group_batches, drop_remainder=True, batch_fn=list)
+        [process_index::process_count])
+  if group_batches > 1:
+    ds = ds.random_map(lambda window, rng: group_by_length(window, rng, local), seed=seed + 1)
   it = ds.to_iter_dataset(grain.ReadOptions(num_threads=2, prefetch_buffer_size=4))
+  if group_batches > 1:
+    it = grain.experimental.FlatMapIterDataset(it, _Flatten(group_batches))
   if workers:
     it = it.mp_prefetch(grain.multiprocessing.MultiprocessingOptions(num_workers=workers))
   return iter(it)

@@ -1,9 +1,14 @@
 """GPLinker sparse labels (ALGORITHMS §5.1, §5.2): token-span sets -> padded index arrays.
 
 A pair (h, t) of head H is the index `h·N + t` into the head's flattened (N, N) logits (N = padded
-batch length); each head's set is padded with 0 to the batch maximum K (≥ 1) and an empty set is
-the dummy `{0}` — index 0 is `[CLS]`×`[CLS]`, ignored by the loss with `mask_zero=True`. Labels are
-built per batch, never densely and never for a whole dataset.
+batch length); each head's set is padded with 0 to K entries and an empty set is the dummy `{0}` —
+index 0 is `[CLS]`×`[CLS]`, ignored by the loss with `mask_zero=True`. Labels are built per batch,
+never densely and never for a whole dataset.
+
+K is the smallest multiple of N that holds the largest set of the batch (in practice K = N), so
+the label shapes follow the length bucket: a handful of compiled shapes serve the whole dataset,
+and every process of a multi-host run builds the same shapes. (K = the batch maximum would change
+the shapes, and recompile the train step, at nearly every batch.)
 """
 from typing import Dict, List, Sequence, Set, Tuple
 
@@ -14,9 +19,15 @@ from flaxnlp import losses
 Span = Tuple[int, int]
 
 
+def label_capacity(largest_set: int, n: int) -> int:
+  """K: the smallest positive multiple of the padded length n that holds `largest_set` pairs."""
+  return n * max(1, -(-largest_set // n))
+
+
 def pack_pair_labels(batch: Sequence[Sequence[Set[Span]]], n: int) -> np.ndarray:
-  """(B, H, K) int32 indices `h·n + t` of B samples × H heads of pair sets, 0-padded (dummy 0)."""
-  k = max([1] + [len(s) for sample in batch for s in sample])
+  """(B, H, K) int32 indices `h·n + t` of B samples × H heads of pair sets, 0-padded (dummy 0);
+  K = `label_capacity` of the largest set."""
+  k = label_capacity(max([0] + [len(s) for sample in batch for s in sample]), n)
   out = np.zeros((len(batch), len(batch[0]) if batch else 0, k), np.int32)
   for b, sample in enumerate(batch):
     for head, pairs in enumerate(sample):

@@ -141,7 +141,7 @@ class Trainer:
     self._eval_params = jax.jit(self._eval_params_fn, in_shardings=(self.state_sharding,),
                                 out_shardings=params_sh)
     self._loss = self._make_loss()
-    self.compiled_lengths: set[int] = set()
+    self.compiled_shapes: set[tuple] = set()  # batch shape signatures the train step compiled
     self._eval_cache = None  # (split, examples)
 
   # ---- Step ---------------------------------------------------------------------------------
@@ -226,24 +226,35 @@ class Trainer:
     learning_rate, loss_and_grad_finite).
     """
     length = self._global_length(features)
-    if length not in self.compiled_lengths:
-      self.compiled_lengths.add(length)
+    batch = self.task.collate(features, length)
+    shapes = tuple(sorted((key, np.shape(value)) for key, value in batch.items()))
+    if shapes not in self.compiled_shapes:
+      self.compiled_shapes.add(shapes)
       if jax.process_index() == 0:
         tqdm.tqdm.write(f"compiling the train step for length {length} "
-                        f"({len(self.compiled_lengths)} compiled shape(s))")
-    state, metrics = self._train_step(state, self._device_batch(self.task.collate(features, length)))
+                        f"({len(self.compiled_shapes)} compiled shape(s))")
+    state, metrics = self._train_step(state, self._device_batch(batch))
     finite = jnp.isfinite(metrics["loss"]) & jnp.isfinite(metrics["grad_norm"])
     return state, {**metrics, "loss_and_grad_finite": finite}
 
   # ---- State --------------------------------------------------------------------------------
+  def examples(self, split: str) -> Sequence[Any]:
+    """`task.examples(split)`, or with `config.train.tfds_data_dir` set, the same examples read
+    lazily from the task's tfds array_record cache there (built on first use)."""
+    if not self.config.train.tfds_data_dir:
+      return self.task.examples(split)
+    from flaxnlp.data import builders  # pylint: disable=import-outside-toplevel
+    return builders.task_examples_source(self.task, split, self.config.train.tfds_data_dir)
+
   def train_iterator(self):
     """This process's endless, checkpointable stream of training feature lists."""
     task = self.task
     return pipeline.train_stream(
-        task.examples("train"), lambda ex, rng: task.featurize(ex, train=True, rng=rng),
+        self.examples("train"), lambda ex, rng: task.featurize(ex, train=True, rng=rng),
         global_batch_size=int(self.config.train.batch_size), seed=int(self.config.seed),
         process_index=jax.process_index(), process_count=jax.process_count(),
-        workers=int(self.config.train.data_workers))
+        workers=int(self.config.train.data_workers),
+        group_batches=int(self.config.train.length_group_batches))
 
   def restore_or_init(self, mngr, data_iterator=None) -> TrainState:
     """The latest checkpoint (onto this mesh) if any, else a fresh (optionally warm-started) state."""
@@ -339,7 +350,7 @@ class Trainer:
       writer.close()
     steps_per_s, tokens_per_s = progress.rates()
     summary = {"steps": num_steps, "resumed_from": start, "loss": last.get("loss"),
-               "eval": eval_metrics, "best": best, "compiled_shapes": len(self.compiled_lengths),
+               "eval": eval_metrics, "best": best, "compiled_shapes": len(self.compiled_shapes),
                "steps_per_s": steps_per_s, "tokens_per_s": tokens_per_s,
                "seconds": time.perf_counter() - t0}
     progress.write("done: " + json.dumps(summary, default=_jsonable))
@@ -382,7 +393,7 @@ class Trainer:
     """The task's metrics of `params` on `split` (default `config.train.eval_split`)."""
     split = split or self.config.train.eval_split
     if self._eval_cache is None or self._eval_cache[0] != split:
-      examples = list(self.task.examples(split))
+      examples = list(self.examples(split))
       limit = int(self.config.train.max_eval_examples)
       self._eval_cache = (split, examples[:limit] if limit else examples)
     examples = self._eval_cache[1]
