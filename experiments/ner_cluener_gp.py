@@ -21,7 +21,7 @@ _EGP = runpy.run_path(str(pathlib.Path(__file__).with_name("ner_cluener_egp.py")
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
-  """CLUENER + GP config: `ner_cluener_egp.py`'s config with the GP head; `arg` ∈ {None, "pretrained"}."""
+  """CLUENER + GP config: `ner_cluener_egp.py`'s config with the GP head; `arg` ∈ {None, "long", "pretrained"}."""
   c = _EGP["get_config"](arg)
   c.task_args.head = "gp"
   return c

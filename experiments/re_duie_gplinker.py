@@ -34,7 +34,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   c.optimizer.learning_rate = 2e-3
   c.optimizer.schedule = "linear"
   c.train.batch_size = 16
-  c.train.num_steps = 1000
+  c.train.num_steps = 3000
   c.train.buckets = (32, 64, 96, 128)
   c.train.length_group_batches = 16  # batches of similar lengths (less padding)
   c.train.eval_every = 500
@@ -48,5 +48,6 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     c.optimizer.schedule = "constant"
     c.train.batch_size = 32
     c.train.num_steps = 20 * -(-2000 // 32)
-  c.optimizer.warmup_steps = 0
+  c.optimizer.warmup_steps = 0 if arg == "pretrained" else c.train.num_steps // 10
+  c.lock()
   return c

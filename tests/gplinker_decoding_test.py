@@ -3,6 +3,7 @@ import itertools
 import random
 
 import numpy as np
+import pytest
 
 from flaxnlp.decoding import cliques, relations
 from flaxnlp.tasks import gplinker_labels as gl
@@ -116,3 +117,46 @@ def test_event_label_index_enum():
 def test_drop_subset_events():
   got = cliques.drop_subset_events([("A", [1, 2]), ("A", [1]), ("B", [1]), ("A", [1, 2, 3])])
   assert got == [("B", [1]), ("A", [1, 2, 3])]
+
+
+def _cocktail_party(k):
+  """2k nodes, all linked except the k pairs (2i, 2i+1): 2^k cliques, the exponential case."""
+  nodes = [("T", "r", i, i) for i in range(2 * k)]
+  links = {(x[2], x[3], y[2], y[3]) for x in nodes for y in nodes
+           if x != y and x[2] // 2 != y[2] // 2}
+  return nodes, links
+
+
+def test_clique_search_bound():
+  nodes, links = _cocktail_party(4)
+  assert len(cliques.clique_search(nodes, links)) == 16
+  with pytest.raises(cliques.CliqueSearchLimitError, match="8 nodes exceeds max_pairs=100"):
+    cliques.clique_search(nodes, links, max_pairs=100)
+  # n = 40 (2^20 cliques) stops at the default bound instead of running for hours ...
+  nodes, links = _cocktail_party(20)
+  with pytest.raises(cliques.CliqueSearchLimitError):
+    cliques.clique_search(nodes, links, cliques.DEFAULT_MAX_PAIRS)
+  # ... while a dense 30-node graph with two missing links stays exact under it.
+  nodes = [("T", "r", i, i) for i in range(30)]
+  links = {(x[2], x[3], y[2], y[3]) for x in nodes for y in nodes
+           if x != y and {x[2], y[2]} not in ({3, 17}, {5, 29})}
+  assert cliques.clique_search(nodes, links, cliques.DEFAULT_MAX_PAIRS) == literal_clique_search(nodes, links)
+
+
+def test_decode_events_falls_back_to_greedy_cliques():
+  # a, b, c, d at tokens 1..4 with links a-c, a-d, b-c, b-d: four cliques {a,c} {a,d} {b,c} {b,d}.
+  labels = [("T", "r")]
+  n = 6
+  args = -np.ones((1, n, n))
+  for i in range(1, 5):
+    args[0, i, i] = 1
+  link = -np.ones((n, n))
+  for i, j in ((1, 3), (1, 4), (2, 3), (2, 4)):
+    link[i, j] = 1
+  a, b, c, d = [("T", "r", i, i) for i in range(1, 5)]
+  exact = cliques.decode_events(args, link, link, labels, n, require_trigger=False)
+  assert sorted(exact) == [[a, c], [a, d], [b, c], [b, d]]
+  # Past the bound (6 pairs > 1): greedy from a (a+c), from b (b+c), from d (a+d); c is covered.
+  with pytest.warns(UserWarning, match="event type 'T' decoded by greedy_cliques"):
+    got = cliques.decode_events(args, link, link, labels, n, require_trigger=False, max_pairs=1)
+  assert got == [[a, c], [b, c], [a, d]]

@@ -1,16 +1,27 @@
-"""GPLinker event extraction task "event_extraction" (ALGORITHMS §5.2) on DuEE 1.0 files.
+"""GPLinker event extraction task "event_extraction" (ALGORITHMS §5.2) on DuEE 1.0 or DuEE-fin.
 
 Model: BERT + three Efficient GlobalPointer heads — argument head over the C (event_type, role)
 labels with the trigger as role 触发词 (RoPE on, tril on), head-link and tail-link heads with one
 type each (RoPE off, tril on). Loss: sparse ZLPR, mask_zero, summed over heads, mean over the
 batch. Decoding: `flaxnlp.decoding.cliques.decode_events`; metrics: bojone's `evaluate`
-(`flaxnlp.metrics.extraction.event_f1`). Only DuEE dev.json has labels locally, so "train" is its
-first `num_train` documents and "eval" the rest (NOT comparable to the published 81.47).
+(`flaxnlp.metrics.extraction.event_f1`).
+
+`task_args.format` selects the files in `data_dir` (`FORMATS`):
+- "duee" (default): `event_schema.json` + `dev.json` (`duee.read_duee`); only dev.json has labels
+  locally, so "train" is its first `num_train` documents and "eval" the rest (NOT comparable to the
+  published 81.47).
+- "duee_fin": `duee_fin_event_schema.json`, "train" = `duee_fin_train.json`, "eval" =
+  `duee_fin_dev.json` (`duee.read_duee_fin`: title + text, first-occurrence positions; `num_train`
+  unused). An enumerated role (schema `enum_items`, e.g. 公司上市/环节) is labelled as (event_type,
+  value) on the trigger span; such an argument is the node (event_type, role, value, start -1) in
+  the gold (the reader's convention) and in `decode`, and `{"role": 环节, "argument": 筹备上市}` in
+  `to_json`.
 """
 from __future__ import annotations
 
+import dataclasses
 import os
-from typing import Any
+from typing import Any, Optional
 
 import flax.linen as nn
 import ml_collections
@@ -28,11 +39,12 @@ from flaxnlp.tasks import base, gplinker_labels, registry
 
 
 def ee_task_args(**overrides) -> ml_collections.ConfigDict:
-  """Default `config.task_args` of "event_extraction": data_dir (dev.json + event_schema.json),
-  vocab, maxlen, head_size, num_train (dev documents used for training), max_train_examples."""
+  """Default `config.task_args` of "event_extraction": format (a `FORMATS` key), data_dir (its
+  files), vocab, maxlen, head_size, num_train ("duee": dev documents used for training),
+  max_train_examples."""
   args = ml_collections.ConfigDict(dict(
-      data_dir=os.path.join(paths.shared_data_dir(), "duee1.0"), vocab="", maxlen=128,
-      head_size=64, num_train=1000, max_train_examples=0))
+      format="duee", data_dir=os.path.join(paths.shared_data_dir(), "duee1.0"), vocab="",
+      maxlen=128, head_size=64, num_train=1000, max_train_examples=0))
   for key, value in overrides.items():
     if key not in args:
       raise KeyError(f"unknown event_extraction task_args field {key!r}")
@@ -61,17 +73,44 @@ class GPLinkerEEModel(nn.Module):
 LABEL_KEYS = ('argument_labels', 'head_labels', 'tail_labels')
 
 
+@dataclasses.dataclass(frozen=True)
+class DataFormat:
+  """File layout of a format in `task_args.data_dir`; `train_file` None: "train" / "eval" are the
+  first `num_train` / remaining documents of `dev_file`."""
+  schema_file: str
+  train_file: Optional[str]
+  dev_file: str
+  fin: bool  # DuEE-fin reader (title + text, enum arguments) and output (no offsets)
+
+
+FORMATS = {
+    "duee": DataFormat("event_schema.json", None, "dev.json", fin=False),
+    "duee_fin": DataFormat("duee_fin_event_schema.json", "duee_fin_train.json",
+                           "duee_fin_dev.json", fin=True),
+}
+
+
 @registry.register("event_extraction")
 class EventExtractionTask(base.Task):
-  """DuEE event extraction with GPLinker; examples are `duee.EventExample`s."""
+  """DuEE / DuEE-fin event extraction with GPLinker; examples are `duee.EventExample`s."""
 
   def __init__(self, config: ml_collections.ConfigDict):
     super().__init__(config)
     a = config.task_args
-    self.schema = duee.read_event_schema(os.path.join(a.data_dir, "event_schema.json"))
+    if a.format not in FORMATS:
+      raise ValueError(f"unknown event_extraction task_args.format {a.format!r}; "
+                       f"one of {', '.join(FORMATS)}")
+    self.format = FORMATS[a.format]
+    self.schema = duee.read_event_schema(os.path.join(a.data_dir, self.format.schema_file))
     self.labels = gplinker_labels.event_label_index(self.schema.roles, self.schema.enum_values)
+    if len(set(self.labels)) != len(self.labels):
+      raise ValueError("event schema: an enum value repeats a role (or value) of its event type: "
+                       f"{sorted({l for l in self.labels if self.labels.count(l) > 1})}")
+    # Label (event_type, enum value) -> its enumerated role.
+    self.enum_role = {(t, v): r for (t, r), values in self.schema.enum_values.items()
+                      for v in values}
     self.tokenizer = Tokenizer.from_vocab(a.vocab or paths.chinese_bert_vocab())
-    self._all = None
+    self._files: dict[str, list] = {}
 
   def build_model(self) -> GPLinkerEEModel:
     return GPLinkerEEModel(bert.BertConfig.from_dict(self.config.model), len(self.labels),
@@ -82,15 +121,22 @@ class EventExtractionTask(base.Task):
     return self.collate([{"token_ids": ids, "nodes": np.zeros((0, 4), np.int32)}] * batch_size,
                         length)
 
+  def _read(self, name: str) -> list:
+    if name not in self._files:
+      path = os.path.join(self.config.task_args.data_dir, name)
+      self._files[name] = (duee.read_duee_fin(path, self.schema) if self.format.fin
+                           else duee.read_duee(path))
+    return self._files[name]
+
   def examples(self, split: str):
-    a = self.config.task_args
-    if self._all is None:
-      self._all = duee.read_duee(os.path.join(a.data_dir, "dev.json"))
+    a, f = self.config.task_args, self.format
     if split == "train":
-      train = self._all[:int(a.num_train)]
+      train = (self._read(f.dev_file)[:int(a.num_train)] if f.train_file is None
+               else self._read(f.train_file))
       return train[:int(a.max_train_examples)] if a.max_train_examples else train
     if split in ("eval", "dev"):
-      return self._all[int(a.num_train):]
+      dev = self._read(f.dev_file)
+      return dev[int(a.num_train):] if f.train_file is None else dev
     raise ValueError(f"unknown split {split!r}; train | eval")
 
   def featurize(self, example, *, train: bool, rng: np.random.Generator):
@@ -129,7 +175,8 @@ class EventExtractionTask(base.Task):
 
   def decode(self, outputs, batch, examples):
     """Per example, events as node lists (type, role, text, char start), trigger filter OFF
-    (`event_f1` applies it at event level, as bojone's evaluate)."""
+    (`event_f1` applies it at event level, as bojone's evaluate). A node of an enum label
+    (type, value) becomes (type, its enum role, value, -1), as the reader's gold."""
     args, head, tail = (np.asarray(x) for x in outputs)
     lengths = (np.asarray(batch["token_ids"]) != 0).sum(axis=1)
     result = []
@@ -140,6 +187,9 @@ class EventExtractionTask(base.Task):
                                  require_trigger=False):
         nodes = []
         for event_type, role, h, t in event:
+          if (event_type, role) in self.enum_role:
+            nodes.append((event_type, self.enum_role[event_type, role], role, -1))
+            continue
           start, end = spans_lib.token_span_to_char_span(offsets, h, t)
           nodes.append((event_type, role, ex.text[start:end + 1], start))
         events.append(nodes)
@@ -147,6 +197,7 @@ class EventExtractionTask(base.Task):
     return result
 
   def metrics(self, predictions, examples) -> dict[str, float]:
+    """`event_f1` against gold nodes (type, role, text, start) — start -1 for enum arguments."""
     gold = [[[(e.event_type, a.role, a.text, a.start) for a in (e.trigger,) + tuple(e.arguments)]
              for e in ex.events] for ex in examples]
     m = event_f1(predictions, gold)
@@ -156,13 +207,21 @@ class EventExtractionTask(base.Task):
             "argument_recall": m["argument"]["recall"]}
 
   def from_json(self, obj: Any):
-    """Predict-mode input: `{"text": ...}`."""
-    return duee.EventExample(obj["text"] if isinstance(obj, dict) else obj, ())
+    """Predict-mode input: `{"text": ...}` ("duee_fin": also `title`, joined as the reader does)
+    or a bare string."""
+    if not isinstance(obj, dict):
+      return duee.EventExample(obj, ())
+    text = duee.duee_fin_text(obj.get("title"), obj["text"]) if self.format.fin else obj["text"]
+    return duee.EventExample(text, ())
 
   def to_json(self, example, prediction) -> dict:
-    """Events with a trigger, subset-deduplicated (`predict_to_file`), arguments without trigger."""
-    events = [(e[0][0], [{"role": r, "argument": s, "start": st} for _, r, s, st in e
-                         if r != "触发词"])
+    """Events with a trigger, subset-deduplicated (`predict_to_file`), arguments without trigger:
+    `{"role", "argument", "start"}` ("duee"), `{"role", "argument"}` ("duee_fin": the DuEE-fin
+    format has no offsets; an enum argument is `{"role": 环节, "argument": 筹备上市}`)."""
+    def argument(role, text, start):
+      return {"role": role, "argument": text} if self.format.fin else {
+          "role": role, "argument": text, "start": start}
+    events = [(e[0][0], [argument(r, s, st) for _, r, s, st in e if r != "触发词"])
               for e in prediction if any(n[1] == "触发词" for n in e)]
     return {"text": example.text, "event_list": [{"event_type": t, "arguments": a}
                                                   for t, a in drop_subset_events(events)]}

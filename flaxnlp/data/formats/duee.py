@@ -7,9 +7,11 @@ DuEE-fin record: `title`, `text`, optional `event_list[{event_type, trigger, arg
 argument}]}]` without offsets. The text is `title + "\\n" + text` with every whitespace run
 collapsed to one space (so the joiner becomes a space); every position is the FIRST occurrence
 (`str.find`) of the (equally normalised) string, as GPLinker's `text.index`. An argument of an
-enumerated role (schema `enum_items`) is a value such as 筹备上市 that need not occur in the text:
-its `start` is -1 and it is labelled on the trigger span (`flaxnlp.tasks.gplinker_labels`).
-A non-enum string that does not occur also gets start -1 and is dropped by the label encoder.
+enumerated role (schema `enum_items`) is a value such as 筹备上市, a category rather than a mention:
+with the schema passed to `read_duee_fin` its `start` is always -1, even when the string happens
+to occur in the text (without it, the first occurrence as for any string), and it is labelled on
+the trigger span (`flaxnlp.tasks.gplinker_labels`). A non-enum string that does not occur also
+gets start -1 and is dropped by the label encoder.
 
 Schema (`event_schema.json`, both datasets): lines `{event_type, role_list[{role, enum_items?}]}`.
 """
@@ -91,8 +93,9 @@ def read_event_schema(path: PathLike) -> EventSchema:
   return EventSchema(roles, enum_values)
 
 
-def _event(raw, text, path, line_no, find: bool) -> Event:
-  """One `event_list` item; `find`: positions by first occurrence (DuEE-fin)."""
+def _event(raw, text, path, line_no, find: bool, enum_roles) -> Event:
+  """One `event_list` item; `find`: positions by first occurrence (DuEE-fin); arguments of the
+  (event_type, role) pairs in `enum_roles` get start -1."""
   def start_of(item, string, key):
     if find:
       return text.find(string)
@@ -110,7 +113,9 @@ def _event(raw, text, path, line_no, find: bool) -> Event:
     role = _field(item, "role", str, path, line_no)
     string = _field(item, "argument", str, path, line_no)
     string = _normalise(string) if find else string
-    arguments.append(Argument(role, string, start_of(item, string, "argument_start_index")))
+    enum = (event_type, role) in enum_roles
+    arguments.append(Argument(role, string,
+                              -1 if enum else start_of(item, string, "argument_start_index")))
   trigger_arg = Argument(TRIGGER_ROLE, trigger, start_of(raw, trigger, "trigger_start_index"))
   return Event(event_type, trigger_arg, tuple(arguments))
 
@@ -119,14 +124,19 @@ def _normalise(text: str) -> str:
   return re.sub(r"\s+", " ", text)
 
 
-def _read(path: PathLike, fin: bool) -> List[EventExample]:
+def duee_fin_text(title: Optional[str], text: str) -> str:
+  """The DuEE-fin document text: `title + "\\n" + text` (text alone without a title), every
+  whitespace run collapsed to one space."""
+  return _normalise(text if title is None else f"{title}\n{text}")
+
+
+def _read(path: PathLike, fin: bool, enum_roles=()) -> List[EventExample]:
   examples = []
   for line_no, record in _json_lines(path):
     text = _field(record, "text", str, path, line_no)
     if fin:
-      title: Optional[str] = record.get("title")
-      text = _normalise(text if title is None else f"{title}\n{text}")
-    events = tuple(_event(raw, text, path, line_no, find=fin)
+      text = duee_fin_text(record.get("title"), text)
+    events = tuple(_event(raw, text, path, line_no, find=fin, enum_roles=enum_roles)
                    for raw in _field({"e": record.get("event_list", [])}, "e", list, path, line_no))
     examples.append(EventExample(text, events))
   return examples
@@ -138,6 +148,7 @@ def read_duee(path: PathLike) -> List[EventExample]:
   return _read(path, fin=False)
 
 
-def read_duee_fin(path: PathLike) -> List[EventExample]:
-  """Reads a DuEE-fin file (title + text, first-occurrence positions; module docstring)."""
-  return _read(path, fin=True)
+def read_duee_fin(path: PathLike, schema: Optional[EventSchema] = None) -> List[EventExample]:
+  """Reads a DuEE-fin file (title + text, first-occurrence positions; module docstring). With
+  `schema`, arguments of its enumerated roles get start -1."""
+  return _read(path, fin=True, enum_roles=set(schema.enum_values) if schema else ())
