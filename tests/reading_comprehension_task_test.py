@@ -130,6 +130,8 @@ def test_metrics_hand_worked(task):
   # (1+½) = 2/3, vs "人民共和国" = 2·(1·0.4)/1.4 = 4/7 → max 2/3, accuracy 0. CMRC F1 (LCS, chars)
   # is the same 2/3 here.
   assert m["num_scored"] == 3
+  assert m["answered"] == 1.0
+  assert task.metrics(["贝尔", "", "随便", ""], examples)["answered"] == 1 / 3
   np.testing.assert_allclose(m["sogou_accuracy"], 1 / 3)
   np.testing.assert_allclose(m["sogou_f1"], (1 + 0 + 2 / 3) / 3)
   np.testing.assert_allclose(m["sogou_final"], (1 / 3 + (1 + 2 / 3) / 3) / 2)

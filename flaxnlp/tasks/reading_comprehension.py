@@ -294,7 +294,8 @@ class ReadingComprehensionTask(base.Task):
     """SogouQA accuracy / f1 / final (fractions) and CMRC 2018 em / f1 (percent).
 
     Only questions with gold answers (or, with `answer_expand`, listed in it) are scored;
-    `num_scored` counts them.
+    `num_scored` counts them and `answered` is the fraction of them with a non-empty prediction
+    (the rest were judged unanswerable: every passage's first token was `[SEP]`).
     """
     expand = self._answer_expand
     preds, sogou_gold, cmrc_gold = {}, {}, {}
@@ -313,7 +314,8 @@ class ReadingComprehensionTask(base.Task):
     cmrc = qa_metrics.cmrc2018_evaluate(preds, cmrc_gold)
     return {"sogou_accuracy": sogou["accuracy"], "sogou_f1": sogou["f1"],
             "sogou_final": sogou["final"], "cmrc_em": cmrc["em"], "cmrc_f1": cmrc["f1"],
-            "num_scored": float(len(preds))}
+            "num_scored": float(len(preds)),
+            "answered": sum(bool(p) for p in preds.values()) / len(preds)}
 
   # ---- Predict mode -------------------------------------------------------------------------
   def from_json(self, obj) -> qa.QAExample:
