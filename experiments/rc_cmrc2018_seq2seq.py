@@ -24,8 +24,7 @@ no-answer rule at work, not a pipeline failure: a question's passages are its co
 windows (4.6 per question), so 77% of the training samples (a random passage per question and
 epoch, §1.2) have the empty answer, and after 300 steps the model's most likely first token on
 every held-out passage is `[SEP]`; every passage is then excluded at step 0 and the answer is
-empty. A 1,500-step run (`--config.train.num_steps=1500 --config.optimizer.warmup_steps=75
---config.train.max_eval_examples=0`): see README. `:long` (20 epochs) was not run here. Not
+empty. `:long` (20 epochs, ≈ 75 min here) was not run. Not
 comparable: a from-scratch model on ≈ 3,600 questions is far from the ≈ 85 F1 of pretrained
 BERT-base trained on the official 10k train set; the learning test shows that the same pipeline
 memorises questions (F1 62.5).
