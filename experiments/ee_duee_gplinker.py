@@ -71,5 +71,6 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     c.train.batch_size = 16
     c.train.eval_batch_size = 16
     c.train.buckets = (128, 256, 400)
-  c.optimizer.warmup_steps = 0
+  c.optimizer.warmup_steps = 0 if arg == "pretrained" else c.train.num_steps // 10
+  c.lock()
   return c
