@@ -48,8 +48,9 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
                                 intermediate_size=512, hidden_dropout_prob=0.0,
                                 attention_probs_dropout_prob=0.0)
   c.optimizer.name = "adamw"
-  c.optimizer.learning_rate = 2e-3
+  c.optimizer.learning_rate = 1e-3
   c.optimizer.schedule = "linear"
+  c.optimizer.clip_norm = 1.0  # with 2e-3 and no clipping the post-LN encoder diverged (docstring)
   c.train.batch_size = 16
   c.train.num_steps = 1000
   c.train.buckets = (32, 64, 96, 128)
@@ -63,6 +64,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
                                   intermediate_size=3072)
     c.optimizer.learning_rate = 2e-5
     c.optimizer.schedule = "constant"
+    c.optimizer.clip_norm = 0.0
     c.train.batch_size = 32
     c.train.num_steps = 200 * -(-1000 // 32)
   if arg == "fin":
