@@ -24,7 +24,7 @@ macro-F1 dev 50.16 / test 50.30.
 Measured here (2 shared CPU cores, `:pretrained` with --config.train.num_steps=250
 --config.optimizer.warmup_steps=25 --config.optimizer.learning_rate=1e-4, i.e. 0.18 epoch,
 26 min): macro-F1 dev 23.5 / test 23.0, micro-F1 dev 52.0 / test 51.7. Far from converged (rare
-labels are never predicted yet); the full default (2700 steps ≈ 2 epochs) would take ≈ 4 h here.
+labels are never predicted yet); the full default (2700 steps ≈ 2 epochs) would take ≈ 4 h under that load.
 """
 import json
 

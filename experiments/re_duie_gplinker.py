@@ -9,9 +9,17 @@ Data: /work/shared/data/duie/duie_v1_subset (train_data.json 2,000 sentences, de
 all_50_schemas: 49 predicates). Upper bound of the encoding at maxlen 128 on this dev set:
 F1 0.9853 (13 of 448 gold triples truncated; tests/gplinker_upper_bound_test.py).
 
-Default: random-init 2-layer BERT (hidden 128), EGP heads d = 64, maxlen 128, batch 16,
-AdamW 2e-3 linear, 1,000 steps. Expected metric: low (a random-init encoder on 2,000 sentences);
-not run to completion here (2 shared CPU cores). `:pretrained`: RoBERTa-wwm-ext base via
+Default: random-init 2-layer BERT (hidden 128), EGP heads d = 64, maxlen 128, buckets 32–128 with
+length-grouped batches, batch 16, AdamW 1e-3 (10% warm-up, linear decay), global-norm clipping
+1.0, 3,000 steps (24 epochs), dev F1 every 500 steps, best checkpoint by F1.
+Measured here (2 idle CPU cores): dev triple F1 0.123 (P 0.75, R 0.067) at step 3,000, best 0.128
+(P 0.82) at step 2,500, in 9.0 min (5.6 steps/s, 4 compiled shapes); dev F1 every 500 steps:
+0.022 / 0.048 / 0.093 / 0.123 / 0.128 / 0.123, while the train loss fell to 0.3: the model learns
+the training set and generalises little from 2,000 sentences without pretrained weights.
+What it took to learn at all: with lr 2e-3 and no warm-up (the earlier default, 1,000 steps) dev
+and train F1 stayed 0.0; with 10% warm-up but no clipping, dev F1 reached 0.093 at step 1,000 and
+the post-LN encoder then diverged at step ≈ 1,150 (loss 11.5 → 77, grad norm 584; F1 0.0 after).
+`:pretrained`: RoBERTa-wwm-ext base via
 `init_checkpoint`, maxlen 128, batch 32, Adam 2e-5 constant, 20 epochs (GPLinker repo).
 """
 import ml_collections
