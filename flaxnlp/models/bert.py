@@ -2,7 +2,8 @@
 
 Architecture (identical to HF `BertModel` / Google BERT): word + absolute position + segment
 embeddings, LayerNorm, dropout; post-LN transformer layers (self-attention -> dropout -> residual ->
-LayerNorm -> FFN(gelu) -> dropout -> residual -> LayerNorm); exact erf GELU by default. The MLM head
+LayerNorm -> FFN(gelu) -> dropout -> residual -> LayerNorm); exact erf GELU by default; dropout is
+`flaxnlp.layers.Dropout` (inverted, masks from 16-bit draws: rate within 2⁻¹⁷). The MLM head
 is dense + activation + LayerNorm + the tied word-embedding matrix + an output bias. Token id 0 is
 padding: keys with token id 0 are masked out of every attention.
 
@@ -27,6 +28,7 @@ import jax
 import jax.numpy as jnp
 
 from flaxnlp.layers import attention as attn_lib
+from flaxnlp.layers import dropout as dropout_lib
 
 ACTIVATIONS = {
     "gelu": lambda x: nn.gelu(x, approximate=False),
@@ -187,7 +189,7 @@ class BertEmbeddings(nn.Module):
                                           dtype=cfg.compute_dtype,
                                           embedding_init=_init(cfg, ("type", "embed")))
     self.layer_norm = _layer_norm(cfg, None)
-    self.dropout = nn.Dropout(cfg.hidden_dropout_prob)
+    self.dropout = dropout_lib.Dropout(cfg.hidden_dropout_prob)
 
   def __call__(self, token_ids, segment_ids, positions, deterministic: bool):
     x = self.word_embeddings(token_ids)
@@ -214,7 +216,7 @@ class BertSelfAttention(nn.Module):
     self.output = nn.DenseGeneral(cfg.hidden_size, axis=(-2, -1), dtype=cfg.compute_dtype,
                                   kernel_init=_init(cfg, ("heads", "kv", "embed")),
                                   bias_init=_const(nn.initializers.zeros_init(), ("embed",)))
-    self.dropout = nn.Dropout(cfg.attention_probs_dropout_prob)
+    self.dropout = dropout_lib.Dropout(cfg.attention_probs_dropout_prob)
 
   def __call__(self, x, mask, deterministic: bool, cache=None):
     """Full attention (cache None, mask bool [B, 1, N, N]) -> (out [B, N, D], (k, v) [B, H, N, Dh]).
@@ -245,7 +247,7 @@ class BertLayer(nn.Module):
   def __call__(self, x, mask, deterministic: bool, cache=None):
     cfg = self.config
     act = ACTIVATIONS[cfg.hidden_act]
-    drop = nn.Dropout(cfg.hidden_dropout_prob)
+    drop = dropout_lib.Dropout(cfg.hidden_dropout_prob)
     a, kv = BertSelfAttention(cfg, name="attention")(x, mask, deterministic, cache)
     h = _layer_norm(cfg, "attention_norm")(x + drop(a, deterministic=deterministic))
     f = act(_dense(cfg, cfg.intermediate_size, ("embed", "mlp"), "intermediate")(h))

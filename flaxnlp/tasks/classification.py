@@ -23,6 +23,7 @@ import numpy as np
 
 from flaxnlp import losses
 from flaxnlp.data.formats import goemotions
+from flaxnlp.layers import dropout as dropout_lib
 from flaxnlp.metrics import classification as cls_metrics
 from flaxnlp.models import bert
 from flaxnlp.tasks import base, registry
@@ -53,7 +54,7 @@ class BertMultiLabel(nn.Module):
     """int [B, N] tokens (0 = padding) → float32 scores [B, num_labels]."""
     out = bert.Bert(self.config, name="encoder")(token_ids, segment_ids,
                                                  deterministic=deterministic)
-    h = nn.Dropout(self.dropout)(out.last_hidden_state[:, 0], deterministic=deterministic)
+    h = dropout_lib.Dropout(self.dropout)(out.last_hidden_state[:, 0], deterministic=deterministic)
     dense = nn.Dense(self.num_labels, dtype=jnp.float32, name="classifier",
                      kernel_init=nn.with_logical_partitioning(
                          nn.initializers.normal(self.config.initializer_range), ("embed", None)))

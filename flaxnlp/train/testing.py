@@ -17,6 +17,7 @@ import ml_collections
 import numpy as np
 
 from flaxnlp import losses
+from flaxnlp.layers import dropout as dropout_lib
 from flaxnlp.tasks import base, registry
 
 NUM_LABELS = 4
@@ -44,7 +45,7 @@ class ToyModel(nn.Module):
     emb = self.perturb("token_embeddings", emb)
     h = nn.Dense(2 * self.hidden, kernel_init=nn.with_logical_partitioning(
         nn.initializers.lecun_normal(), ("embed", "mlp")), name="hidden")(emb)
-    h = nn.Dropout(self.dropout)(nn.relu(h), deterministic=deterministic)
+    h = dropout_lib.Dropout(self.dropout)(nn.relu(h), deterministic=deterministic)
     mask = (token_ids > 0)[..., None].astype(h.dtype)
     pooled = (h * mask).sum(1) / jnp.maximum(mask.sum(1), 1.0)
     return nn.Dense(NUM_LABELS, kernel_init=nn.with_logical_partitioning(
