@@ -38,63 +38,20 @@ memory-bound passes. Drawing masks with `jax.random.bernoulli` cost twice as muc
 16% of the step) before `flaxnlp.layers.Dropout` packed two draws per random word.
 """
 import argparse
-import statistics
-import time
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 import optax
 
-from flaxnlp import configs
 from flaxnlp.layers import attention as attn_lib
 from flaxnlp.layers import dropout as dropout_lib
 from flaxnlp.models import bert
-from flaxnlp.train import trainer
 
 import train_throughput  # registers the "_bench_mlm" task  # pylint: disable=wrong-import-order
 
 
-def median_time(fn, reps: int) -> float:
-  """Median wall time of `fn()` (which blocks on its result) after two warm-up calls."""
-  fn()
-  fn()
-  times = []
-  for _ in range(reps):
-    t0 = time.perf_counter()
-    fn()
-    times.append(time.perf_counter() - t0)
-  return statistics.median(times)
-
-
 def timed(jitted, *args, reps: int) -> float:
-  return median_time(lambda: jax.block_until_ready(jitted(*args)), reps)
-
-
-def make_trainer(m, batch, length) -> trainer.Trainer:
-  c = configs.base_config()
-  c.task = "_bench_mlm"
-  c.model = m
-  c.optimizer.update(dict(name="adamw", learning_rate=1e-4, schedule="constant", weight_decay=0.01))
-  c.train.update(dict(batch_size=batch, eval_batch_size=batch, buckets=(length,)))
-  c.mesh.data = 1
-  return trainer.Trainer(c, "/nonexistent", devices=jax.devices()[:1])
-
-
-def random_features(m, batch, length):
-  rng = np.random.default_rng(0)
-  return [{"token_ids": rng.integers(1, m.vocab_size, length).astype(np.int32),
-           "segment_ids": np.zeros(length, np.int32)} for _ in range(batch)]
-
-
-def full_step_time(tr, features, reps) -> float:
-  holder = {"state": tr._init(tr.rng)}  # pylint: disable=protected-access
-
-  def step():
-    holder["state"], metrics = tr.train_step(holder["state"], features)
-    jax.block_until_ready(metrics["loss"])
-
-  return median_time(step, reps)
+  return train_throughput.time_steps(lambda: jax.block_until_ready(jitted(*args)), reps)
 
 
 def dropout_mask_shapes(cfg: bert.BertConfig, batch, length):
@@ -107,9 +64,9 @@ def dropout_mask_shapes(cfg: bert.BertConfig, batch, length):
 def part_times(m, batch, length, reps) -> dict[str, float]:
   """Seconds of each part of the step (see the module docstring)."""
   cfg = bert.BertConfig.from_dict(m)
-  tr = make_trainer(m, batch, length)
-  features = random_features(m, batch, length)
-  out = {"full step": full_step_time(tr, features, reps)}
+  out = {"full step": train_throughput.flaxnlp_step_time(m, batch, length, reps)}
+  tr = train_throughput.make_trainer(m, batch, length)
+  features = train_throughput.random_features(m, batch, length)
   task = tr.task
   params = tr._init(tr.rng).params  # pylint: disable=protected-access
   data = task.collate(features, length)
@@ -172,7 +129,7 @@ def part_times(m, batch, length, reps) -> dict[str, float]:
     holder["p"], holder["s"] = update(holder["p"], holder["s"])
     jax.block_until_ready(holder["p"])
 
-  out["optimizer (AdamW)"] = median_time(opt_step, reps)
+  out["optimizer (AdamW)"] = train_throughput.time_steps(opt_step, reps)
   return out
 
 

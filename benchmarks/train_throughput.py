@@ -94,6 +94,7 @@ def matmul_peak(reps: int = 10, n: int = 2048) -> float:
 
 
 def time_steps(step, reps) -> float:
+  """Median wall time of `step()` (which blocks on its result) after two warm-up calls."""
   step()
   step()  # warm-up (compile / allocator)
   times = []
@@ -104,18 +105,28 @@ def time_steps(step, reps) -> float:
   return statistics.median(times)
 
 
-def flaxnlp_step_time(m, batch, length, reps) -> float:
+def make_trainer(m, batch, length) -> trainer.Trainer:
+  """A one-device trainer of the `_bench_mlm` task with AdamW and a single bucket."""
   c = configs.base_config()
   c.task = "_bench_mlm"
   c.model = m
   c.optimizer.update(dict(name="adamw", learning_rate=1e-4, schedule="constant", weight_decay=0.01))
   c.train.update(dict(batch_size=batch, eval_batch_size=batch, buckets=(length,)))
   c.mesh.data = 1
-  tr = trainer.Trainer(c, "/nonexistent", devices=jax.devices()[:1])
+  return trainer.Trainer(c, "/nonexistent", devices=jax.devices()[:1])
+
+
+def random_features(m, batch, length) -> list[dict]:
   rng = np.random.default_rng(0)
-  features = [{"token_ids": rng.integers(1, m.vocab_size, length).astype(np.int32),
-               "segment_ids": np.zeros(length, np.int32)} for _ in range(batch)]
-  holder = {"state": tr._init(tr.rng)}
+  return [{"token_ids": rng.integers(1, m.vocab_size, length).astype(np.int32),
+           "segment_ids": np.zeros(length, np.int32)} for _ in range(batch)]
+
+
+def flaxnlp_step_time(m, batch, length, reps) -> float:
+  """Seconds per step of the trainer's jitted, donated train step."""
+  tr = make_trainer(m, batch, length)
+  features = random_features(m, batch, length)
+  holder = {"state": tr._init(tr.rng)}  # pylint: disable=protected-access
 
   def step():
     holder["state"], metrics = tr.train_step(holder["state"], features)
