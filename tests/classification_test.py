@@ -160,7 +160,8 @@ def test_warm_start_copies_hf_encoder_weights(tmp_path):
 
 @pytest.mark.slow
 def test_tiny_bert_learns_keyword_labels(tmp_path):
-  config = tiny_config(write_dataset(tmp_path / "d"), minilm_vocab())
+  config = tiny_config(write_dataset(tmp_path / "d"), minilm_vocab(), num_steps=120,
+                       checkpoint_every=120)
   summary = trainer.run(config, tmp_path / "w")
   # Chance level (predicting every label) gives macro-F1 ≈ 0.67; keywords are learnable.
   assert summary["eval"]["macro_f1"] > 0.9, summary
