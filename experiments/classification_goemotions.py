@@ -26,6 +26,8 @@ Measured here (2 idle CPU cores, the `:pretrained` default: 2,700 steps ≈ 2 ep
 test 59.5 (best = last step; dev macro-F1 36.4 at step 1,000, 44.3 at 2,000, still rising).
 That is 5 points below the published 50.16 / 50.30, which used the 5× larger bert-base-cased
 and 10 epochs; MiniLM-L6 over 2 epochs is what fits this machine.
+(Measured with flax's `nn.Dropout`; `flaxnlp.layers.Dropout` draws other masks, so a re-run differs
+slightly.)
 """
 import json
 
