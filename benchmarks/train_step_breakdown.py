@@ -139,11 +139,10 @@ def part_flops(m, batch, length) -> dict[str, float]:
   tokens = batch * length
   attention = 12.0 * layers * tokens * length * h
   head = 6.0 * tokens * (h * h + h * v)
-  return {"full step": train_throughput.train_flops(m, batch, length),
-          "forward": train_throughput.train_flops(m, batch, length) / 3,
-          "forward+backward": train_throughput.train_flops(m, batch, length),
-          "forward+backward, no dropout": train_throughput.train_flops(m, batch, length),
-          "attention core": attention, "MLM head + loss": head}
+  step = train_throughput.train_flops(m, batch, length)
+  return {"full step": step, "forward": step / 3, "forward+backward": step,
+          "forward+backward, no dropout": step, "attention core": attention,
+          "MLM head + loss": head}
 
 
 def main():
