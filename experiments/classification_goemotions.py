@@ -34,6 +34,7 @@ import json
 import ml_collections
 
 from flaxnlp import configs, paths
+from flaxnlp.errors import UserError
 from flaxnlp.tasks import classification
 
 
@@ -42,7 +43,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   variants = set(filter(None, (arg or "").split(",")))
   unknown = variants - {"pretrained", "tiny"}
   if unknown:
-    raise ValueError(f"unknown variants {sorted(unknown)}; valid: pretrained, tiny")
+    raise UserError(f"unknown variants {sorted(unknown)}; valid: pretrained, tiny")
   c = configs.base_config()
   c.task = "classification"
   c.task_args = classification.task_args(
@@ -68,6 +69,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     hf = json.loads((minilm / "config.json").read_text())
     c.model = configs.bert_config(**{k: hf[k] for k in configs.bert_config().keys() if k in hf})
     c.init_checkpoint = str(minilm)
+    c.init_checkpoint_required = True
   if "tiny" in variants:
     c.model = configs.bert_config(vocab_size=30522, hidden_size=64, num_hidden_layers=2,
                                   num_attention_heads=2, intermediate_size=128)

@@ -37,13 +37,14 @@ import os
 import ml_collections
 
 from flaxnlp import configs, paths
+from flaxnlp.errors import UserError
 from flaxnlp.tasks.event_extraction import ee_task_args
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   """DuEE GPLinker config; `arg` ∈ {None, "pretrained", "fin"}."""
   if arg not in (None, "", "pretrained", "fin"):
-    raise ValueError(f"unknown variant {arg!r}; one of default | pretrained | fin")
+    raise UserError(f"unknown variant {arg!r}; one of default | pretrained | fin")
   c = configs.base_config()
   c.task = "event_extraction"
   c.task_args = ee_task_args(maxlen=128, num_train=1000)
@@ -63,6 +64,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   c.train.checkpoint_every = 500
   c.train.best_metric = "f1"
   if arg == "pretrained":
+    c.init_checkpoint_required = True
     c.model = configs.bert_config(hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
                                   intermediate_size=3072)
     c.optimizer.learning_rate = 2e-5

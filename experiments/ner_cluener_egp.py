@@ -32,6 +32,7 @@ run here.
 import ml_collections
 
 from flaxnlp import configs
+from flaxnlp.errors import UserError
 from flaxnlp.tasks import ner
 
 NUM_TRAIN = 10748
@@ -40,7 +41,7 @@ NUM_TRAIN = 10748
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   """CLUENER + EGP config; `arg` ∈ {None, "long", "pretrained"}."""
   if arg not in (None, "", "long", "pretrained"):
-    raise ValueError(f"unknown variant {arg!r}; one of (default) | long | pretrained")
+    raise UserError(f"unknown variant {arg!r}; one of (default) | long | pretrained")
   c = configs.base_config()
   c.task = "ner"
   c.task_args = ner.ner_task_args(dataset="cluener", head="egp", maxlen=64, loss="dense")
@@ -67,6 +68,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   c.train.best_metric = "f1"
   if arg == "pretrained":
     ner.use_pretrained_bert_setup(c, NUM_TRAIN)
+    c.init_checkpoint_required = True
     c.train.eval_every = c.train.checkpoint_every = NUM_TRAIN // 16   # every epoch
   c.lock()
   return c

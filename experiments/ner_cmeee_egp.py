@@ -26,6 +26,7 @@ labels, nested decode, metrics per type) runs end to end; the full default run w
 import ml_collections
 
 from flaxnlp import configs
+from flaxnlp.errors import UserError
 from flaxnlp.tasks import ner
 
 NUM_TRAIN = 4000
@@ -34,7 +35,7 @@ NUM_TRAIN = 4000
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   """CMeEE-V2 + EGP config; `arg` ∈ {None, "pretrained"}."""
   if arg not in (None, "", "pretrained"):
-    raise ValueError(f"unknown variant {arg!r}; one of (default) | pretrained")
+    raise UserError(f"unknown variant {arg!r}; one of (default) | pretrained")
   c = configs.base_config()
   c.task = "ner"
   c.task_args = ner.ner_task_args(dataset="cmeee", head="egp", maxlen=256, eval_maxlen=512,
@@ -56,6 +57,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   c.train.best_metric = "f1"
   if arg == "pretrained":
     ner.use_pretrained_bert_setup(c, NUM_TRAIN)
+    c.init_checkpoint_required = True
     c.task_args.loss = "sparse"
     c.train.eval_every = c.train.checkpoint_every = NUM_TRAIN // 16   # every epoch
   c.lock()

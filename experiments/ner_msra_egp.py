@@ -42,6 +42,7 @@ Measured here (2 CPU cores):
 import ml_collections
 
 from flaxnlp import configs
+from flaxnlp.errors import UserError
 from flaxnlp.tasks import ner
 
 
@@ -49,7 +50,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   """MSRA + EGP config; `arg` ∈ {None, "long", "pretrained"} (see the module docstring)."""
   variant = arg or "default"
   if variant not in ("default", "long", "pretrained"):
-    raise ValueError(f"unknown variant {arg!r}; one of default | long | pretrained")
+    raise UserError(f"unknown variant {arg!r}; one of default | long | pretrained")
   c = configs.base_config()
   c.task = "ner"
   c.task_args = ner.ner_task_args(dataset="msra", head="egp", maxlen=128, loss="dense")
@@ -78,6 +79,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   c.train.checkpoint_every = 1000 if variant == "long" else c.train.num_steps
   if variant == "pretrained":     # bojone's set-up (ALGORITHMS §4.5)
     ner.use_pretrained_bert_setup(c, num_train_examples=50658)
+    c.init_checkpoint_required = True
   c.lock()
   return c
 

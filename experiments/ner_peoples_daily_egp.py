@@ -24,6 +24,7 @@ full default run was not timed.
 import ml_collections
 
 from flaxnlp import configs
+from flaxnlp.errors import UserError
 from flaxnlp.tasks import ner
 
 NUM_TRAIN = 4636
@@ -32,7 +33,7 @@ NUM_TRAIN = 4636
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   """People's Daily + EGP config; `arg` ∈ {None, "pretrained"}."""
   if arg not in (None, "", "pretrained"):
-    raise ValueError(f"unknown variant {arg!r}; one of (default) | pretrained")
+    raise UserError(f"unknown variant {arg!r}; one of (default) | pretrained")
   c = configs.base_config()
   c.task = "ner"
   c.task_args = ner.ner_task_args(dataset="peoples_daily", head="egp", maxlen=256,
@@ -54,6 +55,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   c.train.best_metric = "f1"
   if arg == "pretrained":
     ner.use_pretrained_bert_setup(c, NUM_TRAIN)
+    c.init_checkpoint_required = True
     c.train.eval_every = c.train.checkpoint_every = NUM_TRAIN // 16   # every epoch
   c.lock()
   return c

@@ -32,6 +32,7 @@ memorises questions (F1 62.5).
 import ml_collections
 
 from flaxnlp import configs
+from flaxnlp.errors import UserError
 from flaxnlp.tasks import reading_comprehension as rc
 
 
@@ -39,7 +40,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   """CMRC 2018 config; `arg` ∈ {None, "long"} (see the module docstring)."""
   variant = arg or "default"
   if variant not in ("default", "long"):
-    raise ValueError(f"unknown variant {arg!r}; one of default | long")
+    raise UserError(f"unknown variant {arg!r}; one of default | long")
   c = configs.base_config()
   c.task = "reading_comprehension"
   c.task_args = rc.rc_task_args("cmrc2018", max_p_len=128, max_q_len=32, max_a_len=16,

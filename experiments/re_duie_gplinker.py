@@ -25,13 +25,14 @@ the post-LN encoder then diverged at step ≈ 1,150 (loss 11.5 → 77, grad norm
 import ml_collections
 
 from flaxnlp import configs
+from flaxnlp.errors import UserError
 from flaxnlp.tasks.relation_extraction import re_task_args
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   """DuIE-subset GPLinker config; `arg` ∈ {None, "pretrained"}."""
   if arg not in (None, "", "pretrained"):
-    raise ValueError(f"unknown variant {arg!r}; one of default | pretrained")
+    raise UserError(f"unknown variant {arg!r}; one of default | pretrained")
   c = configs.base_config()
   c.task = "relation_extraction"
   c.task_args = re_task_args(maxlen=128)
@@ -51,6 +52,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   c.train.checkpoint_every = 500
   c.train.best_metric = "f1"
   if arg == "pretrained":
+    c.init_checkpoint_required = True
     c.model = configs.bert_config(hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
                                   intermediate_size=3072)
     c.optimizer.learning_rate = 2e-5

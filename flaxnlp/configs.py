@@ -2,14 +2,29 @@
 
 An experiment's `get_config(arg=None)` calls `base_config()`, fills in its task, model and data,
 and returns the config locked (`config.lock()`), so a misspelled override is an error.
+
+`to_json` / `from_json` are the workdir's `config.json`: written at train time, read back by
+`--mode eval|predict` as the same locked config (JSON lists become the tuples configs use, JSON
+nulls the `placeholder(str)` fields they were).
 """
+import json
+import pathlib
+
 import ml_collections
 from ml_collections import config_dict
 
+from flaxnlp.errors import UserError
+
 
 def bert_config(**overrides) -> ml_collections.ConfigDict:
-  """Encoder hyper-parameters with HF `BertConfig` field names (defaults: a small random BERT)."""
+  """Encoder hyper-parameters with HF `BertConfig` field names (defaults: a small random BERT).
+
+  `architecture` ("bert" | "roformer" | "roformer_v2") picks the encoder config class
+  (`flaxnlp.models.encoder_config`); RoFormer-only fields (embedding_size, rotary_value) are
+  added through `overrides`. RoFormer-V2 as released uses hidden_act="relu", layer_norm_eps=1e-7.
+  """
   c = ml_collections.ConfigDict(dict(
+      architecture="bert",
       vocab_size=21128, hidden_size=256, num_hidden_layers=4, num_attention_heads=4,
       intermediate_size=1024, hidden_act="gelu", max_position_embeddings=512, type_vocab_size=2,
       layer_norm_eps=1e-12, hidden_dropout_prob=0.1, attention_probs_dropout_prob=0.1,
@@ -27,9 +42,12 @@ def base_config() -> ml_collections.ConfigDict:
 
   c.model = bert_config()
   c.init_checkpoint = config_dict.placeholder(str)  # HF dir or Google TF checkpoint to warm-start from
+  c.init_checkpoint_required = False      # True (`:pretrained` variants): training needs init_checkpoint
+  c.init_checkpoint_allow_partial = False  # True: a warm start may leave encoder leaves at init
 
   c.optimizer = ml_collections.ConfigDict(dict(
-      name="adamw",            # adamw | adax | adaxw | sgd
+      name="adamw",            # a key of flaxnlp.train.optimizers.OPTIMIZERS: adamw | adam | sgd |
+                               # lamb | lion | adafactor | adax | adaxw | tiger
       learning_rate=1e-3,
       b1=0.9, b2=0.999, eps=1e-6,   # bert4keras Adam: eps 1e-6 outside the sqrt
       weight_decay=0.0,
@@ -40,6 +58,8 @@ def base_config() -> ml_collections.ConfigDict:
       grad_accum_steps=1,
       ema=0.0,                 # EMA decay of params for evaluation; 0 = off
       momentum=0.0,            # sgd only
+      beta=0.965,              # tiger only: momentum decay β
+      shrink_ratio=0.99,       # tiger only: NaN-gradient shrinkage toward 0 (1 for norm scales)
   ))
   c.regularizer = ml_collections.ConfigDict(dict(
       name="none",             # none | fgm | input_gradient_penalty | param_gradient_penalty
@@ -71,3 +91,64 @@ def base_config() -> ml_collections.ConfigDict:
   c.sharding_rules = (("batch", ("data", "fsdp")), ("vocab", "tensor"), ("embed", "fsdp"),
                       ("mlp", "tensor"), ("heads", "tensor"), ("kv", None), ("length", None))
   return c
+
+
+def to_json(config: ml_collections.ConfigDict) -> str:
+  """The config as indented JSON (tuples become lists, unset placeholders null); see `from_json`."""
+  return config.to_json_best_effort(indent=2)
+
+
+def _from_jsonable(value, field: bool = True):
+  """JSON value -> config value: lists become tuples (configs hold no lists), dicts ConfigDicts,
+  and a null field (not a null inside a tuple) a placeholder(str)."""
+  if isinstance(value, dict):
+    c = ml_collections.ConfigDict()
+    for k, v in value.items():
+      c[k] = _from_jsonable(v)
+    return c
+  if isinstance(value, list):
+    return tuple(_from_jsonable(v, field=False) for v in value)
+  if value is None and field:  # every placeholder in a config is a path or name: placeholder(str)
+    return config_dict.placeholder(str)
+  return value
+
+
+def from_json(text: str) -> ml_collections.ConfigDict:
+  """The locked config that `to_json` wrote (same keys, values and value types)."""
+  config = _from_jsonable(json.loads(text))
+  config.lock()
+  return config
+
+
+def load_workdir_config(workdir: str | pathlib.Path) -> ml_collections.ConfigDict:
+  """The config `workdir` was trained with (`workdir/config.json`), locked."""
+  path = pathlib.Path(workdir) / "config.json"
+  if not path.is_file():
+    raise UserError(f"{path} does not exist: {workdir} was not trained by this version of "
+                    f"flaxnlp; pass the training command's --config and overrides")
+  return from_json(path.read_text(encoding="utf-8"))
+
+
+# Fields `--mode eval|predict` may change on a trained workdir's config: how and what to evaluate,
+# never the model, the tokenization or the data format. A prefix ending in "." covers its subtree.
+EVAL_OVERRIDABLE = ("train.eval_batch_size", "train.eval_split", "train.max_eval_examples",
+                    "train.tfds_data_dir", "train.data_workers", "mesh.", "task_args.data_dir",
+                    "task_args.files.eval", "task_args.files.test", "task_args.answer_expand")
+
+
+def check_eval_overrides(saved: ml_collections.ConfigDict, overrides: dict, source: str) -> None:
+  """Refuses `overrides` ({dotted path: value}) that change a saved config beyond EVAL_OVERRIDABLE.
+
+  An override equal to the saved value (e.g. the training command repeated) is accepted.
+  """
+  for path, value in overrides.items():
+    if any(path == p or (p.endswith(".") and path.startswith(p)) for p in EVAL_OVERRIDABLE):
+      continue
+    old = saved
+    for part in path.split("."):
+      old = old[part]
+    if value != old:
+      raise UserError(
+          f"--config.{path}={value!r}: {source} was trained with {old!r}; evaluation and "
+          f"prediction use the model and data format it was trained with, so only these may be "
+          f"overridden: {', '.join(EVAL_OVERRIDABLE)} (train a new workdir to change the rest)")

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from flaxnlp.data import pipeline
+from flaxnlp.errors import UserError
 from flaxnlp.train import checkpointing
 
 
@@ -107,22 +108,45 @@ def test_best_checkpoint_round_trip(tmp_path):
   np.testing.assert_array_equal(checkpointing.restore_best_params(mngr, target)["w"], 2.0)
 
 
-def test_merge_pretrained_replaces_the_encoder_subtree():
+def test_merge_pretrained_is_strict_and_reports_what_it_loaded():
   params = {"encoder": {"a": {"kernel": jnp.zeros((2, 3))}, "b": jnp.zeros(4)},
             "head": {"kernel": jnp.zeros((3, 1))}}
   shardings = jax.tree.map(lambda x: x.sharding, params)
-  pretrained = {"a": {"kernel": np.ones((2, 3))}, "mlm_bias": np.ones(7)}
-  merged, loaded = checkpointing.merge_pretrained(params, shardings, pretrained, ("encoder",))
-  assert loaded == ["encoder/a/kernel"]
+  full = {"a": {"kernel": np.ones((2, 3))}, "b": np.ones(4), "mlm_bias": np.ones(7)}
+  merged, report = checkpointing.merge_pretrained(params, shardings, full, ("encoder",))
+  assert report.loaded == ("encoder/a/kernel", "encoder/b") and report.num_params == 10
+  assert report.kept_init == () and report.unused == ("mlm_bias",)
+  assert "loaded 2 leaves (10 parameters)" in report.summary()
   np.testing.assert_array_equal(merged["encoder"]["a"]["kernel"], 1.0)
+  np.testing.assert_array_equal(merged["encoder"]["b"], 1.0)
+  np.testing.assert_array_equal(merged["head"]["kernel"], 0.0)  # outside the key: untouched
+
+  # Part of the encoder only (e.g. a 6-layer checkpoint for 12 layers): an error unless allowed.
+  partial = {"a": {"kernel": np.ones((2, 3))}}
+  with pytest.raises(UserError, match=r"covers only part of encoder.*left at init: encoder/b.*"
+                                      r"init_checkpoint_allow_partial"):
+    checkpointing.merge_pretrained(params, shardings, partial, ("encoder",))
+  merged, report = checkpointing.merge_pretrained(params, shardings, partial, ("encoder",),
+                                                  allow_partial=True)
+  assert report.kept_init == ("encoder/b",)
   np.testing.assert_array_equal(merged["encoder"]["b"], 0.0)
-  np.testing.assert_array_equal(merged["head"]["kernel"], 0.0)
-  with pytest.raises(ValueError, match=r"encoder/a/kernel has shape \(2, 3\) in the model but "
-                                       r"\(3, 3\)"):
-    checkpointing.merge_pretrained(params, shardings, {"a": {"kernel": np.ones((3, 3))}},
+
+  with pytest.raises(UserError, match=r"encoder/a/kernel has shape \(2, 3\) in the model but "
+                                      r"\(3, 3\)"):
+    checkpointing.merge_pretrained(params, shardings, {**full, "a": {"kernel": np.ones((3, 3))}},
                                    ("encoder",))
-  with pytest.raises(ValueError, match="no checkpoint leaf matches"):
-    checkpointing.merge_pretrained(params, shardings, {"zzz": np.ones(1)}, ("encoder",))
+  with pytest.raises(UserError, match="no checkpoint leaf matches"):
+    checkpointing.merge_pretrained(params, shardings, {"zzz": np.ones(1)}, ("encoder",),
+                                   allow_partial=True)
+
+
+def test_has_checkpoint_ignores_interrupted_saves_and_creates_nothing(tmp_path):
+  assert not checkpointing.has_checkpoint(tmp_path / "absent")
+  assert not (tmp_path / "absent").exists()
+  (tmp_path / "3.orbax-checkpoint-tmp-1").mkdir()
+  assert not checkpointing.has_checkpoint(tmp_path)
+  (tmp_path / "4").mkdir()
+  assert checkpointing.has_checkpoint(tmp_path)
 
 
 def test_eval_batches_pad_the_last_batch_and_bucket_each_batch():

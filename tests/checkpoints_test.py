@@ -149,9 +149,7 @@ def test_load_pretrained_safetensors_and_torch_bin(tiny_params, tmp_path):
                                                dtype="bfloat16")
   assert (config.vocab_size, config.dtype, config.hidden_size) == (3, "bfloat16", 16)
   assert params["embeddings"]["word_embeddings"]["embedding"].shape == (3, 16)
-  if importlib.util.find_spec("torch") is None:
-    pytest.skip("torch not installed (pytorch_model.bin part)")
-  import torch  # pylint: disable=g-import-not-at-top
+  import torch  # pylint: disable=g-import-not-at-top  # requirements-test.txt: no skip
   (tmp_path / "pt").mkdir()
   (tmp_path / "pt" / "config.json").write_text(json.dumps(hf_config))
   torch.save({k: torch.tensor(v) for k, v in sd.items()}, tmp_path / "pt" / "pytorch_model.bin")

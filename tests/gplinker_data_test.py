@@ -3,6 +3,7 @@ import os
 
 import pytest
 
+from flaxnlp import paths
 from flaxnlp.data.formats import duee, duie
 from flaxnlp.data.formats.errors import DataFormatError
 
@@ -62,7 +63,7 @@ def test_duee_fin_normalisation_first_occurrence_and_enums():
 
 
 def test_real_files_parse():
-  root = "/work/shared/data"
+  root = str(paths.shared_data_dir())
   dev = os.path.join(root, "duee1.0", "dev.json")
   if not os.path.exists(dev):
     pytest.skip("shared DuEE/DuIE data absent")

@@ -13,7 +13,7 @@ from flaxnlp.data.formats import duee, duie
 from flaxnlp.data.tokenizer import Tokenizer
 from flaxnlp.tasks import gplinker_labels as gl
 
-ROOT = "/work/shared/data"
+ROOT = str(paths.shared_data_dir())
 
 
 def _need(path):

@@ -28,20 +28,9 @@ SENTENCES = [
 ]
 
 
-def _file_or_skip(get_path, name):
-  try:
-    path = get_path()
-  except FileNotFoundError as e:
-    pytest.skip(str(e))
-  path = path / name if name else path
-  if not path.exists():
-    pytest.skip(f"{path} is absent")
-  return path
-
-
 @pytest.fixture(scope="module")
 def zh_vocab():
-  return _file_or_skip(paths.chinese_bert_vocab, None)
+  return paths.chinese_bert_vocab()  # the data packages are installed by `make`: no skip
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +40,7 @@ def zh(zh_vocab):
 
 @pytest.fixture(scope="module")
 def en_vocab():
-  return _file_or_skip(paths.minilm_dir, "vocab.txt")
+  return paths.minilm_dir() / "vocab.txt"
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +49,8 @@ def en(en_vocab):
 
 
 def _transformers():
-  return pytest.importorskip("transformers")
+  import transformers  # pylint: disable=import-outside-toplevel  # requirements-test.txt
+  return transformers
 
 
 # ---------------------------------------------------------------------------------------------

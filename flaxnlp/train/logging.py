@@ -1,12 +1,15 @@
 """Observability: metrics.jsonl + TensorBoard event files in the workdir, and a console progress bar.
 
-Only process 0 writes files and draws the bar; the other processes get no-op writers.
+Only process 0 writes files and draws the bar; the other processes get no-op writers. When the
+console is not a terminal (a log file, a cluster job), the bar gives way to one plain line per
+`show` call (the trainer calls it every `config.train.log_every` steps).
 """
 from __future__ import annotations
 
 import json
 import math
 import pathlib
+import sys
 import time
 from collections.abc import Mapping
 
@@ -51,12 +54,20 @@ class MetricWriter:
 
 
 class Progress:
-  """tqdm bar over optimizer steps: step/total, ETA, steps/s (tqdm's rate), loss and tokens/s."""
+  """tqdm bar over optimizer steps: step/total, ETA, steps/s (tqdm's rate), loss and tokens/s.
 
-  def __init__(self, total: int, initial: int, enabled: bool | None = None):
+  `interactive` (default: stdout and stderr are terminals) False: no bar; `show` prints one line
+  `step S/T (P%) k=v ... steps/s=… tok/s=… eta=…` instead.
+  """
+
+  def __init__(self, total: int, initial: int, enabled: bool | None = None,
+               interactive: bool | None = None):
     self.enabled = jax.process_index() == 0 if enabled is None else enabled
+    self.interactive = (sys.stdout.isatty() and sys.stderr.isatty() if interactive is None
+                        else interactive)
     self._bar = tqdm.tqdm(total=total, initial=initial, unit="step", dynamic_ncols=True,
-                          disable=not self.enabled)
+                          disable=not (self.enabled and self.interactive))
+    self._total, self._initial = total, initial
     self._start, self._steps, self._tokens = time.perf_counter(), 0, 0
 
   def update(self, steps: int, tokens: int) -> None:
@@ -71,10 +82,18 @@ class Progress:
     return self._steps / elapsed, self._tokens / elapsed
 
   def show(self, **values: float) -> None:
-    """Sets the bar's postfix (e.g. loss=…) next to tokens/s."""
-    _, tokens_per_s = self.rates()
-    self._bar.set_postfix({**{k: f"{v:.4g}" for k, v in values.items()},
-                           "tok/s": f"{tokens_per_s:.0f}"}, refresh=False)
+    """Sets the bar's postfix (e.g. loss=…) next to tokens/s; without a terminal, prints a line."""
+    steps_per_s, tokens_per_s = self.rates()
+    shown = {k: f"{v:.4g}" for k, v in values.items()}
+    if self.interactive:
+      self._bar.set_postfix({**shown, "tok/s": f"{tokens_per_s:.0f}"}, refresh=False)
+      return
+    step = self._initial + self._steps
+    eta = (self._total - step) / steps_per_s if steps_per_s > 0 else 0.0
+    self.write(f"step {step}/{self._total} ({100 * step / max(self._total, 1):.0f}%) "
+               + "".join(f"{k}={v} " for k, v in shown.items())
+               + f"steps/s={steps_per_s:.3g} tok/s={tokens_per_s:.0f} "
+               f"eta={tqdm.tqdm.format_interval(eta)}")
 
   def write(self, line: str) -> None:
     """Prints `line` above the bar (process 0 only)."""

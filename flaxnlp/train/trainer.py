@@ -14,10 +14,12 @@ Phases of `run(config, workdir, mode)`:
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import pathlib
+import shutil
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import flax
@@ -29,7 +31,9 @@ import numpy as np
 import optax
 import tqdm
 
+from flaxnlp import configs
 from flaxnlp.data import pipeline
+from flaxnlp.errors import UserError
 from flaxnlp.tasks import registry
 from flaxnlp.train import checkpointing, optimizers, sharding
 from flaxnlp.train import logging as train_logging
@@ -76,6 +80,18 @@ def _jsonable(x):
   raise TypeError(f"{type(x).__name__} is not JSON serialisable")
 
 
+@contextlib.contextmanager
+def _user_errors(what: str) -> Iterator[None]:
+  """Reports the FileNotFoundError / ValueError of `what` (reading the user's config or data,
+  whose readers name the file and line) as a UserError; other exceptions are bugs and pass."""
+  try:
+    yield
+  except UserError:
+    raise
+  except (FileNotFoundError, ValueError) as e:
+    raise UserError(f"{what}: {e}") from e
+
+
 class Trainer:
   """Holds the task, mesh, shardings and jitted functions of one experiment config."""
 
@@ -84,7 +100,12 @@ class Trainer:
     """Builds everything but touches no data; `devices` defaults to all devices."""
     self.config = config
     self.workdir = pathlib.Path(workdir)
-    self.task = registry.get(config.task)(config)
+    try:
+      task_class = registry.get(config.task)
+    except KeyError as e:
+      raise UserError(f"config.task: {e.args[0]}") from e
+    with _user_errors(f"config.task={config.task!r}"):
+      self.task = task_class(config)
     self.model = self.task.build_model()
     tc = config.train
     self.buckets = tuple(sorted(int(b) for b in tc.buckets))
@@ -241,10 +262,11 @@ class Trainer:
   def examples(self, split: str) -> Sequence[Any]:
     """`task.examples(split)`, or with `config.train.tfds_data_dir` set, the same examples read
     lazily from the task's tfds array_record cache there (built on first use)."""
-    if not self.config.train.tfds_data_dir:
-      return self.task.examples(split)
-    from flaxnlp.data import builders  # pylint: disable=import-outside-toplevel
-    return builders.task_examples_source(self.task, split, self.config.train.tfds_data_dir)
+    with _user_errors(f"reading the {split!r} examples"):
+      if not self.config.train.tfds_data_dir:
+        return self.task.examples(split)
+      from flaxnlp.data import builders  # pylint: disable=import-outside-toplevel
+      return builders.task_examples_source(self.task, split, self.config.train.tfds_data_dir)
 
   def train_iterator(self):
     """This process's endless, checkpointable stream of training feature lists."""
@@ -264,29 +286,49 @@ class Trainer:
       return checkpointing.restore(mngr, step, target, data_iterator)
     state = self._init(self.rng)
     if self.config.init_checkpoint:
-      from flaxnlp.models import checkpoints  # pylint: disable=import-outside-toplevel
-      _, pretrained = checkpoints.load_pretrained(self.config.init_checkpoint)
-      transform = getattr(self.task, "transform_pretrained_params", None)
-      if transform is not None:  # e.g. slicing the vocabulary to the task's keep_tokens
-        pretrained = transform(pretrained)
-      key = tuple(getattr(self.task, "encoder_key", ("encoder",)))
-      params, _ = checkpointing.merge_pretrained(state.params, self.state_sharding.params,
-                                                 pretrained, key)
-      state = state.replace(params=params)
+      state = state.replace(params=self.warm_start(state.params))
     return state
+
+  def warm_start(self, params):
+    """`params` with the task's encoder subtree loaded from `config.init_checkpoint`.
+
+    Strict (`checkpointing.merge_pretrained`): a shape mismatch, or encoder leaves the checkpoint
+    lacks without `config.init_checkpoint_allow_partial`, is a UserError. The report (leaves and
+    parameters loaded, leaves left at init, checkpoint leaves unused) goes to the console.
+    """
+    from flaxnlp.models import checkpoints  # pylint: disable=import-outside-toplevel
+    path = self.config.init_checkpoint
+    with _user_errors(f"config.init_checkpoint={path}"):
+      _, pretrained = checkpoints.load_pretrained(path)
+    transform = getattr(self.task, "transform_pretrained_params", None)
+    if transform is not None:  # e.g. slicing the vocabulary to the task's keep_tokens
+      pretrained = transform(pretrained)
+    key = tuple(getattr(self.task, "encoder_key", ("encoder",)))
+    params, report = checkpointing.merge_pretrained(
+        params, self.state_sharding.params, pretrained, key,
+        allow_partial=bool(self.config.init_checkpoint_allow_partial))
+    if jax.process_index() == 0:
+      tqdm.tqdm.write(f"warm start from {path}: {report.summary()}")
+    return params
 
   # ---- Train --------------------------------------------------------------------------------
   def train(self) -> dict[str, Any]:
     """Trains to `config.train.num_steps` (resuming from the workdir); returns a summary dict."""
     tc = self.config.train
     num_steps = int(tc.num_steps)
+    data = self.train_iterator()  # reads the training files first: a data error creates nothing
     mngr = checkpointing.manager(self.workdir / "checkpoints", int(tc.keep_checkpoints))
     # Synchronous: two managers saving the same step concurrently deadlock across processes.
     best_mngr = (checkpointing.manager(self.workdir / "best", 1, async_save=False)
                  if tc.best_metric else None)
-    best = checkpointing.best_meta(best_mngr) if best_mngr else None
-    data = self.train_iterator()
-    state = self.restore_or_init(mngr, data)
+    try:
+      best = checkpointing.best_meta(best_mngr) if best_mngr else None
+      state = self.restore_or_init(mngr, data)  # may fail: a bad warm start
+    except BaseException:
+      for m in (mngr, best_mngr):
+        if m is not None:
+          m.close()
+      raise
     start = int(jax.device_get(state.step))
     writer = train_logging.MetricWriter(self.workdir)
     progress = train_logging.Progress(num_steps, start)
@@ -342,10 +384,10 @@ class Trainer:
         eval_metrics = self.evaluate(self._eval_params(state))
         progress.write(f"step {start} eval (training already complete): " + " ".join(
             f"{k}={v:.4f}" for k, v in eval_metrics.items()))
-    finally:
-      mngr.wait_until_finished()
+    finally:  # close() waits for the saves in flight and stops orbax's threads
+      mngr.close()
       if best_mngr:
-        best_mngr.wait_until_finished()
+        best_mngr.close()
       progress.close()
       writer.close()
     steps_per_s, tokens_per_s = progress.rates()
@@ -401,18 +443,27 @@ class Trainer:
     return {k: float(v) for k, v in self.task.metrics(predictions, examples).items()}
 
   def load_eval_params(self):
-    """Best params if a best checkpoint exists, else the eval params of the latest checkpoint."""
-    best_dir = self.workdir / "best"
-    if best_dir.exists():
-      params = checkpointing.restore_best_params(
-          checkpointing.manager(best_dir, 1),
-          checkpointing.abstract_target(self.abstract_state.params, self.state_sharding.params))
-      if params is not None:
-        return params
-    mngr = checkpointing.manager(self.workdir / "checkpoints", int(self.config.train.keep_checkpoints))
-    if mngr.latest_step() is None:
-      raise FileNotFoundError(f"no checkpoint in {self.workdir}; train first (--mode train)")
-    return self._eval_params(self.restore_or_init(mngr))
+    """Best params if a best checkpoint exists, else the eval params of the latest checkpoint.
+
+    Raises a UserError (and creates nothing in the workdir) when there is no checkpoint yet.
+    """
+    best_dir, ckpt_dir = self.workdir / "best", self.workdir / "checkpoints"
+    if checkpointing.has_checkpoint(best_dir):
+      mngr = checkpointing.manager(best_dir, 1)
+      try:
+        return checkpointing.restore_best_params(
+            mngr, checkpointing.abstract_target(self.abstract_state.params,
+                                                self.state_sharding.params))
+      finally:
+        mngr.close()
+    if not checkpointing.has_checkpoint(ckpt_dir):
+      raise UserError(f"no checkpoint in {self.workdir} ({best_dir} and {ckpt_dir} hold none); "
+                      f"train first (--mode train)")
+    mngr = checkpointing.manager(ckpt_dir, int(self.config.train.keep_checkpoints))
+    try:
+      return self._eval_params(self.restore_or_init(mngr))
+    finally:
+      mngr.close()
 
 
 def optimizers_accum(config) -> int:
@@ -431,16 +482,20 @@ def run(config: ml_collections.ConfigDict, workdir: str | pathlib.Path, mode: st
   """
   workdir = pathlib.Path(workdir)
   if mode not in ("train", "eval", "predict"):
-    raise ValueError(f"unknown mode {mode!r}; valid: train | eval | predict")
+    raise UserError(f"unknown mode {mode!r}; valid: train | eval | predict")
   if config.task is None:
-    raise ValueError("config.task is not set (a registered task name, e.g. 'classification')")
-  if jax.process_index() == 0:
-    workdir.mkdir(parents=True, exist_ok=True)
-    if mode == "train":
-      (workdir / "config.json").write_text(config.to_json_best_effort(indent=2))
-  trainer = Trainer(config, workdir)
+    raise UserError("config.task is not set (a registered task name, e.g. 'classification')")
   if mode == "train":
-    return trainer.train()
+    _check_init_checkpoint(config)
+  elif not workdir.is_dir():
+    raise UserError(f"--mode {mode}: {workdir} does not exist; train it first (--mode train)")
+  if mode == "predict" and not (predict_input and predict_output):
+    raise UserError("--mode predict needs --input FILE.jsonl and --output FILE.jsonl")
+  if mode == "predict" and not pathlib.Path(predict_input).is_file():
+    raise UserError(f"--input {predict_input} does not exist")
+  trainer = Trainer(config, workdir)  # checks the config before anything is written
+  if mode == "train":
+    return _train_cleanly(trainer)
   if mode == "eval":
     metrics = trainer.evaluate(trainer.load_eval_params())
     if jax.process_index() == 0:
@@ -449,14 +504,48 @@ def run(config: ml_collections.ConfigDict, workdir: str | pathlib.Path, mode: st
   return _predict_file(trainer, predict_input, predict_output)
 
 
+def _check_init_checkpoint(config: ml_collections.ConfigDict) -> None:
+  """UserError when a warm start is required but not set, or its path does not exist."""
+  path = config.init_checkpoint
+  if config.init_checkpoint_required and not path:
+    raise UserError("this experiment fine-tunes pretrained weights: set --config.init_checkpoint="
+                    "/path/to/bert (an HF directory with config.json, or a Google BERT directory "
+                    "or checkpoint prefix with bert_config.json); see the experiment's docstring")
+  if path and not (pathlib.Path(path).exists() or pathlib.Path(f"{path}.index").exists()):
+    raise UserError(f"config.init_checkpoint={path} does not exist (an HF directory with "
+                    f"config.json, or a Google BERT directory or checkpoint prefix)")
+
+
+def _train_cleanly(trainer: Trainer) -> dict[str, Any]:
+  """`trainer.train()` after writing config.json; a UserError before the first checkpoint removes
+  what this run created in the workdir (the workdir itself if it created it)."""
+  workdir = trainer.workdir
+  main = jax.process_index() == 0
+  before = set(workdir.iterdir()) if workdir.is_dir() else None
+  if main:
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / "config.json").write_text(configs.to_json(trainer.config), encoding="utf-8")
+  try:
+    return trainer.train()
+  except UserError:
+    if main and not checkpointing.has_checkpoint(workdir / "checkpoints"):
+      if before is None:
+        shutil.rmtree(workdir, ignore_errors=True)
+      else:
+        for path in set(workdir.iterdir()) - before:
+          if path.is_dir():
+            shutil.rmtree(path)
+          else:
+            path.unlink()
+    raise
+
+
 def _predict_file(trainer: Trainer, input_path, output_path) -> list[Any]:
   """Predict mode: JSON lines in, `{"input": obj, "prediction": ...}` lines out.
 
   A task may define `from_json(obj) -> example` and `to_json(example, prediction) -> obj` to
   control the formats; by default the JSON object is the example.
   """
-  if not input_path or not output_path:
-    raise ValueError("--mode predict needs --input FILE.jsonl and --output FILE.jsonl")
   task = trainer.task
   objs, examples = [], []
   with open(input_path, encoding="utf-8") as f:
@@ -466,9 +555,15 @@ def _predict_file(trainer: Trainer, input_path, output_path) -> list[Any]:
       try:
         obj = json.loads(line)
       except json.JSONDecodeError as e:
-        raise ValueError(f"{input_path}:{lineno}: not valid JSON ({e.msg})") from e
+        raise UserError(f"{input_path}:{lineno}: not valid JSON ({e.msg})") from e
       objs.append(obj)
-      examples.append(task.from_json(obj) if hasattr(task, "from_json") else obj)
+      try:
+        examples.append(task.from_json(obj) if hasattr(task, "from_json") else obj)
+      except KeyError as e:
+        raise UserError(f"{input_path}:{lineno}: the input has no {e.args[0]!r} field, which "
+                        f"this task ({trainer.config.task}) needs; got {obj!r:.200}") from e
+      except (TypeError, ValueError) as e:
+        raise UserError(f"{input_path}:{lineno}: {e}") from e
   predictions = trainer.predict_examples(trainer.load_eval_params(), examples) if examples else []
   if jax.process_index() == 0:
     with open(output_path, "w", encoding="utf-8") as f:
