@@ -8,6 +8,8 @@ import numpy as np
 import optax
 import pytest
 
+from optim_testing import assert_trees_close, random_tree, run_updates
+
 from flaxnlp.optim import ScaleByAdaxState, adax, adaxw, scale_by_adax
 
 
@@ -192,25 +194,7 @@ def _minimise(tx, loss, x0, steps):
   return x
 
 
-def _tree(seed, scale=1.0):
-  rng = np.random.default_rng(seed)
-  return {"w": jnp.asarray(rng.normal(size=(3, 2)) * scale, jnp.float32),
-          "b": jnp.asarray(rng.normal(size=2) * scale, jnp.float32)}
 
-
-def _run(tx, grads_seq, params):
-  """Updates of `tx` for each gradient tree in `grads_seq` (params fixed)."""
-  state = tx.init(params)
-  out = []
-  for g in grads_seq:
-    u, state = tx.update(g, state, params)
-    out.append(u)
-  return out
-
-
-def _close(a, b, rtol=1e-6, atol=1e-7):
-  jax.tree.map(lambda x, y: np.testing.assert_allclose(np.asarray(x), np.asarray(y), rtol=rtol,
-                                                       atol=atol), a, b)
 
 
 @pytest.mark.parametrize("entry", REGISTRY, ids=IDS)
@@ -236,18 +220,18 @@ def test_converges_on_rosenbrock(entry):
 def test_inject_hyperparams(entry):
   """inject_hyperparams(factory) gives the same updates; a new lr rescales them."""
   _, factory, kwargs, scheduled = entry
-  params = _tree(0)
-  grads = [_tree(s) for s in (1, 2, 3)]
+  params = random_tree(0)
+  grads = [random_tree(s) for s in (1, 2, 3)]
   injected = optax.inject_hyperparams(factory)(learning_rate=_lr(0.1, scheduled), **kwargs)
-  _close(_run(injected, grads, params), _run(make(entry, 0.1), grads, params))
+  assert_trees_close(run_updates(injected, grads, params), run_updates(make(entry, 0.1), grads, params))
   if not scheduled:
     state = injected.init(params)
     u1, state = injected.update(grads[0], state, params)
     state.hyperparams["learning_rate"] = jnp.asarray(0.01)
     u2, _ = injected.update(grads[1], state, params)
     # Every update here (AdaX step and decoupled decay) is linear in the learning rate.
-    want = _run(make(entry, 0.1), grads[:2], params)[1]
-    _close(u2, jax.tree.map(lambda u: u / 10, want))
+    want = run_updates(make(entry, 0.1), grads[:2], params)[1]
+    assert_trees_close(u2, jax.tree.map(lambda u: u / 10, want))
 
 
 def test_inject_hyperparams_hand_worked():
@@ -265,38 +249,39 @@ def test_inject_hyperparams_hand_worked():
 @pytest.mark.parametrize("entry", REGISTRY, ids=IDS)
 def test_chain_with_clipping(entry):
   """chain(clip_by_global_norm(c), tx) = tx on gradients rescaled to norm c by hand."""
-  params = _tree(0)
-  grads = [_tree(s, scale=10.0) for s in (1, 2, 3)]
+  params = random_tree(0)
+  grads = [random_tree(s, scale=10.0) for s in (1, 2, 3)]
   norm = lambda g: np.sqrt(sum(np.sum(np.square(np.asarray(x, np.float64)))
                                for x in jax.tree.leaves(g)))
   clipped = [jax.tree.map(lambda x, g=g: x / norm(g), g) for g in grads]
-  got = _run(optax.chain(optax.clip_by_global_norm(1.0), make(entry, 0.1)), grads, params)
-  _close(got, _run(make(entry, 0.1), clipped, params), rtol=1e-5)
+  got = run_updates(optax.chain(optax.clip_by_global_norm(1.0), make(entry, 0.1)), grads, params)
+  assert_trees_close(got, run_updates(make(entry, 0.1), clipped, params), rtol=1e-5)
 
 
 @pytest.mark.parametrize("entry", REGISTRY, ids=IDS)
 def test_masked(entry):
   """optax.masked: masked-in leaves follow tx on their own subtree, the rest pass through."""
-  params = _tree(0)
-  grads = [_tree(s) for s in (1, 2, 3)]
-  got = _run(optax.masked(make(entry, 0.1), {"w": True, "b": False}), grads, params)
-  only_w = _run(make(entry, 0.1), [{"w": g["w"]} for g in grads], {"w": params["w"]})
+  params = random_tree(0)
+  grads = [random_tree(s) for s in (1, 2, 3)]
+  got = run_updates(optax.masked(make(entry, 0.1), {"kernel": True, "bias": False}), grads, params)
+  only_w = run_updates(make(entry, 0.1), [{"kernel": g["kernel"]} for g in grads],
+                       {"kernel": params["kernel"]})
   for u, uw, g in zip(got, only_w, grads):
-    _close(u["w"], uw["w"])
-    np.testing.assert_array_equal(np.asarray(u["b"]), np.asarray(g["b"]))
+    assert_trees_close(u["kernel"], uw["kernel"])
+    np.testing.assert_array_equal(np.asarray(u["bias"]), np.asarray(g["bias"]))
 
 
 @pytest.mark.parametrize("entry", REGISTRY, ids=IDS)
 def test_multisteps(entry):
   """MultiSteps(k=2): zero update, then one tx update on the mean of the two gradients."""
-  params = _tree(0)
-  grads = [_tree(s) for s in (1, 2, 3, 4)]
+  params = random_tree(0)
+  grads = [random_tree(s) for s in (1, 2, 3, 4)]
   multi = optax.MultiSteps(make(entry, 0.1), every_k_schedule=2)
-  got = _run(multi, grads, params)
+  got = run_updates(multi, grads, params)
   for u in got[0::2]:
     assert all(np.all(np.asarray(x) == 0) for x in jax.tree.leaves(u))
   means = [jax.tree.map(lambda a, b: (a + b) / 2, grads[i], grads[i + 1]) for i in (0, 2)]
-  _close(got[1::2], _run(make(entry, 0.1), means, params), rtol=1e-5)
+  assert_trees_close(got[1::2], run_updates(make(entry, 0.1), means, params), rtol=1e-5)
 
 
 @pytest.mark.parametrize("entry", REGISTRY, ids=IDS)
@@ -317,11 +302,11 @@ def test_preserves_dtypes_and_state_structure(entry):
 @pytest.mark.parametrize("entry", REGISTRY, ids=IDS)
 def test_no_recompilation_on_repeated_updates(entry):
   tx = make(entry, 1e-3)
-  params = _tree(0)
+  params = random_tree(0)
   state = tx.init(params)
   update = jax.jit(tx.update)
   for s in range(5):
-    _, state = update(_tree(s), state, params)
+    _, state = update(random_tree(s), state, params)
   assert update._cache_size() == 1  # pylint: disable=protected-access
 
 

@@ -125,6 +125,7 @@ def adax(
     b2: float = 1e-4,
     eps: float = 1e-6,
     weight_decay: float = 0.0,
+    mask=None,
     eps_placement: EpsPlacement = "sqrt_vhat",
     mu_dtype=None,
 ) -> optax.GradientTransformation:
@@ -137,6 +138,8 @@ def adax(
     learning_rate: a float or an optax schedule.
     b1, b2, eps, eps_placement, mu_dtype: see `scale_by_adax`.
     weight_decay: L2 coefficient λ added to the gradient (0 disables it).
+    mask: optional pytree (or callable) of booleans selecting the leaves that get the L2 term
+      (as in `optax.add_decayed_weights`); default all.
 
   Returns:
     An `optax.GradientTransformation` (arXiv:2004.09740, Algorithm "AdaX").
@@ -151,7 +154,7 @@ def adax(
     [0.99, -0.99]
   """
   return optax.chain(
-      optax.add_decayed_weights(weight_decay) if weight_decay else optax.identity(),
+      optax.add_decayed_weights(weight_decay, mask) if weight_decay else optax.identity(),
       scale_by_adax(b1, b2, eps, eps_placement, mu_dtype),
       optax.scale_by_learning_rate(learning_rate),
   )
