@@ -9,6 +9,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from model_testing import apply_jitted, random_params
+
 from flaxnlp import configs
 from flaxnlp.models import Bert
 from flaxnlp.models import BertConfig
@@ -18,28 +20,9 @@ TINY = BertConfig(vocab_size=50, hidden_size=32, num_hidden_layers=2, num_attent
                   intermediate_size=48, max_position_embeddings=40)
 
 
-@functools.partial(jax.jit, static_argnums=0, static_argnames=("attention", "deterministic",
-                                                               "method"))
-def _apply(model, variables, *args, **kwargs):
-  """`model.apply`, jitted (op-by-op dispatch is slow on the shared CPU)."""
-  return model.apply(variables, *args, **kwargs)
-
-
-def _random_params(model, seed=0):
-  """Random params without compiling `init` (XLA's RNG makes that slow): N(0, 0.1), scales 1 + N."""
-  boxed = jax.eval_shape(model.init, jax.random.PRNGKey(0), jnp.ones((1, 4), jnp.int32))
-  rng = np.random.default_rng(seed)
-
-  def draw(path, leaf):
-    x = rng.normal(0.0, 0.1, leaf.shape).astype(np.float32)
-    return jnp.asarray(x + 1.0 if path[-1].key == "scale" else x)
-
-  return jax.tree_util.tree_map_with_path(draw, nn.unbox(boxed["params"]))
-
-
 @functools.lru_cache(maxsize=None)
 def _init(config, mlm_head, pooler):
-  return _random_params(Bert(config, mlm_head=mlm_head, pooler=pooler))
+  return random_params(Bert(config, mlm_head=mlm_head, pooler=pooler))
 
 
 def _params(config=TINY, mlm_head=False, pooler=False):
@@ -56,8 +39,8 @@ def _batch():
 def test_padding_does_not_change_real_positions(attention):
   model, params = _params(mlm_head=True)
   ids, seg = _batch()
-  short = _apply(model, {"params": params}, ids[1:, :6], seg[1:, :6], attention=attention)
-  padded = _apply(model, {"params": params}, np.pad(ids[1:], ((0, 0), (0, 5))),
+  short = apply_jitted(model, {"params": params}, ids[1:, :6], seg[1:, :6], attention=attention)
+  padded = apply_jitted(model, {"params": params}, np.pad(ids[1:], ((0, 0), (0, 5))),
                        np.pad(seg[1:], ((0, 0), (0, 5))), attention=attention)
   for a, b in zip(short.hidden_states, padded.hidden_states):
     np.testing.assert_allclose(a, b[:, :6], atol=1e-5)
@@ -69,8 +52,8 @@ def test_causal_positions_do_not_see_the_future():
   ids, seg = _batch()
   changed = ids.copy()
   changed[:, 4:] = np.where(changed[:, 4:] > 0, 7, 0)
-  a = _apply(model, {"params": params}, ids, seg, attention="causal").last_hidden_state
-  b = _apply(model, {"params": params}, changed, seg, attention="causal").last_hidden_state
+  a = apply_jitted(model, {"params": params}, ids, seg, attention="causal").last_hidden_state
+  b = apply_jitted(model, {"params": params}, changed, seg, attention="causal").last_hidden_state
   np.testing.assert_allclose(a[:, :4], b[:, :4], atol=1e-6)
   assert np.abs(a[:, 4:6] - b[:, 4:6]).max() > 1e-3
 
@@ -80,11 +63,11 @@ def test_unilm_source_ignores_target_and_target_is_causal():
   ids, seg = _batch()
   changed = ids.copy()
   changed[0, 6] = 44   # second target token of row 0
-  a = _apply(model, {"params": params}, ids, seg, attention="unilm").last_hidden_state[0]
-  b = _apply(model, {"params": params}, changed, seg, attention="unilm").last_hidden_state[0]
+  a = apply_jitted(model, {"params": params}, ids, seg, attention="unilm").last_hidden_state[0]
+  b = apply_jitted(model, {"params": params}, changed, seg, attention="unilm").last_hidden_state[0]
   np.testing.assert_allclose(a[:6], b[:6], atol=1e-6)   # source + first target unchanged
   assert np.abs(a[6:] - b[6:]).max() > 1e-3
-  bi = _apply(model, {"params": params}, changed, seg).last_hidden_state[0]
+  bi = apply_jitted(model, {"params": params}, changed, seg).last_hidden_state[0]
   assert np.abs(bi[:5] - a[:5]).max() > 1e-3            # bidirectional does see the target
 
 
@@ -107,8 +90,8 @@ def test_bfloat16_compute_runs_close_to_float32():
   model, params = _params(mlm_head=True, pooler=True)
   bf16 = Bert(dataclasses.replace(TINY, dtype="bfloat16"), mlm_head=True, pooler=True)
   ids, seg = _batch()
-  ref = _apply(model, {"params": params}, ids, seg)
-  out = _apply(bf16, {"params": params}, ids, seg)
+  ref = apply_jitted(model, {"params": params}, ids, seg)
+  out = apply_jitted(bf16, {"params": params}, ids, seg)
   assert out.last_hidden_state.dtype == jnp.bfloat16
   assert out.mlm_logits.dtype == jnp.float32
   assert np.isfinite(np.asarray(out.mlm_logits)).all()
@@ -120,8 +103,8 @@ def test_bfloat16_compute_runs_close_to_float32():
 def test_dropout_is_active_only_when_not_deterministic():
   model, params = _params()
   ids, seg = _batch()
-  det = _apply(model, {"params": params}, ids, seg).last_hidden_state
-  drop = _apply(model, {"params": params}, ids, seg, deterministic=False,
+  det = apply_jitted(model, {"params": params}, ids, seg).last_hidden_state
+  drop = apply_jitted(model, {"params": params}, ids, seg, deterministic=False,
                      rngs={"dropout": jax.random.PRNGKey(1)}).last_hidden_state
   assert np.abs(det - drop).max() > 1e-2
 
@@ -132,13 +115,13 @@ def test_token_embedding_perturbation_equals_shifted_embedding_row():
   variables = jax.eval_shape(model.init, jax.random.PRNGKey(0), ids)
   delta = np.zeros(variables["perturbations"]["embeddings"]["token_embeddings"].shape, np.float32)
   delta[0, 2] = 0.3   # token 33 occurs once
-  perturbed = _apply(model, {"params": params,
+  perturbed = apply_jitted(model, {"params": params,
                            "perturbations": {"embeddings": {"token_embeddings": delta}}}, ids)
   shifted = jax.tree.map(lambda x: x, params)
   table = np.array(shifted["embeddings"]["word_embeddings"]["embedding"])
   table[33] += 0.3
   shifted["embeddings"]["word_embeddings"]["embedding"] = table
-  want = _apply(model, {"params": shifted}, ids)
+  want = apply_jitted(model, {"params": shifted}, ids)
   np.testing.assert_allclose(perturbed.last_hidden_state, want.last_hidden_state, atol=1e-6)
 
 
@@ -185,14 +168,14 @@ def test_cached_decoding_equals_full_unilm_forward(chunk):
   lengths = np.array([5, 4])
   new = np.array([[12, 13, 14, 15], [21, 22, 23, 24], [31, 32, 33, 34], [41, 42, 43, 44]])
   rows_per_prompt, steps = 2, new.shape[1]
-  out, prefix = _apply(model, {"params": params}, prompt, np.zeros_like(prompt),
+  out, prefix = apply_jitted(model, {"params": params}, prompt, np.zeros_like(prompt),
                             method=Bert.prefill)
   cache = bert_lib.init_decode_cache(prefix, rows_per_prompt, steps)
   hidden = []
   for t in range(0, steps, chunk):
     tok = new[:, t:t + chunk]
     pos = np.repeat(lengths, rows_per_prompt)[:, None] + t + np.arange(chunk)
-    h, cache = _apply(model, {"params": params}, tok, np.ones_like(tok), pos, cache,
+    h, cache = apply_jitted(model, {"params": params}, tok, np.ones_like(tok), pos, cache,
                            method=Bert.decode_step)
     hidden.append(h)
   hidden = np.concatenate(hidden, axis=1)
@@ -200,7 +183,7 @@ def test_cached_decoding_equals_full_unilm_forward(chunk):
     b = r // rows_per_prompt
     seq = np.concatenate([prompt[b, :lengths[b]], new[r]])[None]
     seg = np.concatenate([np.zeros(lengths[b], int), np.ones(steps, int)])[None]
-    full = _apply(model, {"params": params}, seq, seg, attention="unilm").last_hidden_state[0]
+    full = apply_jitted(model, {"params": params}, seq, seg, attention="unilm").last_hidden_state[0]
     np.testing.assert_allclose(hidden[r], full[lengths[b]:], atol=1e-5)
     np.testing.assert_allclose(out.last_hidden_state[b, :lengths[b]], full[:lengths[b]],
                                atol=1e-5)

@@ -1,5 +1,9 @@
 """BERT / UniLM encoder (Linen): optional MLM head and pooler, key/value cache for decoding.
 
+The same modules build RoFormer and RoFormer-V2 (`flaxnlp.models.roformer`): the config class
+sets the architecture switches `rotary`, `use_bias`, `rms_norm` and `embed_dim` (see
+`BertConfig`); with `BertConfig` they are BERT's and everything below holds as written.
+
 Architecture (identical to HF `BertModel` / Google BERT): word + absolute position + segment
 embeddings, LayerNorm, dropout; post-LN transformer layers (self-attention -> dropout -> residual ->
 LayerNorm -> FFN(gelu) -> dropout -> residual -> LayerNorm); exact erf GELU by default; dropout is
@@ -20,7 +24,7 @@ which is exactly what the UniLM mask gives target tokens (segment 1) and what th
 import dataclasses
 import json
 import os
-from typing import Any, Mapping
+from typing import Any, ClassVar, Mapping
 
 import flax
 import flax.linen as nn
@@ -29,6 +33,7 @@ import jax.numpy as jnp
 
 from flaxnlp.layers import attention as attn_lib
 from flaxnlp.layers import dropout as dropout_lib
+from flaxnlp.layers import rope as rope_lib
 
 ACTIVATIONS = {
     "gelu": lambda x: nn.gelu(x, approximate=False),
@@ -40,7 +45,23 @@ ACTIVATIONS = {
 
 @dataclasses.dataclass(frozen=True)
 class BertConfig:
-  """Encoder hyper-parameters; field names follow HF `BertConfig` / Google `bert_config.json`."""
+  """Encoder hyper-parameters; field names follow HF `BertConfig` / Google `bert_config.json`.
+
+  The class variables are the architecture switches read by the shared modules; subclasses
+  (`roformer.RoFormerConfig`, `roformer.RoFormerV2Config`) override them:
+    architecture: the `config.model.architecture` name of this config class.
+    rotary: tensors rotated by RoPE in every attention, "" (none: absolute position embeddings),
+      "qk" or "qkv".
+    use_bias: biases in every dense layer and the MLM output bias.
+    rms_norm: every norm is the parameter-free x / sqrt(mean(x²) + eps) (bert4keras RoFormerV2;
+      the embedding dropout then precedes the embedding norm and the MLM head is only the
+      H -> E mapping, if any, and the tied embeddings) instead of LayerNorm with gain and bias.
+  """
+  architecture: ClassVar[str] = "bert"
+  rotary: ClassVar[str] = ""
+  use_bias: ClassVar[bool] = True
+  rms_norm: ClassVar[bool] = False
+
   vocab_size: int = 21128
   hidden_size: int = 768
   num_hidden_layers: int = 12
@@ -70,13 +91,26 @@ class BertConfig:
     return self.hidden_size // self.num_attention_heads
 
   @property
+  def embed_dim(self) -> int:
+    """E, the width of the token / segment embeddings (= hidden_size for BERT)."""
+    return self.hidden_size
+
+  @property
   def compute_dtype(self):
     return jnp.dtype(self.dtype)
 
   @classmethod
   def from_dict(cls, d: Mapping[str, Any], **overrides) -> "BertConfig":
-    """Builds a config from a mapping or `ml_collections.ConfigDict`; unknown keys are an error."""
+    """Builds a config from a mapping or `ml_collections.ConfigDict`; unknown keys are an error.
+
+    An `architecture` key is accepted when it names this class (`cls.architecture`); use
+    `flaxnlp.models.encoder_config` to pick the class from it.
+    """
     d = dict(d.to_dict() if hasattr(d, "to_dict") else d, **overrides)
+    architecture = d.pop("architecture", cls.architecture)
+    if architecture != cls.architecture:
+      raise ValueError(f"{cls.__name__} is architecture {cls.architecture!r}, the mapping says "
+                       f"{architecture!r}: build it with flaxnlp.models.encoder_config")
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(d) - names)
     if unknown:
@@ -158,7 +192,11 @@ def _const(init, names: tuple):
   return nn.with_logical_partitioning(init, names)
 
 
-def _layer_norm(cfg: BertConfig, name: str) -> nn.LayerNorm:
+def _layer_norm(cfg: BertConfig, name: str) -> nn.Module:
+  """LayerNorm (gain, bias), or the parameter-free RMS norm when `cfg.rms_norm`."""
+  if cfg.rms_norm:
+    return nn.RMSNorm(epsilon=cfg.layer_norm_eps, dtype=cfg.compute_dtype, use_scale=False,
+                      name=name)
   return nn.LayerNorm(epsilon=cfg.layer_norm_eps, dtype=cfg.compute_dtype, name=name,
                       scale_init=_const(nn.initializers.ones_init(), ("embed",)),
                       bias_init=_const(nn.initializers.zeros_init(), ("embed",)))
@@ -166,68 +204,91 @@ def _layer_norm(cfg: BertConfig, name: str) -> nn.LayerNorm:
 
 def _dense(cfg: BertConfig, features: int, names: tuple, name: str) -> nn.Dense:
   return nn.Dense(features, dtype=cfg.compute_dtype, name=name, kernel_init=_init(cfg, names),
+                  use_bias=cfg.use_bias,
                   bias_init=_const(nn.initializers.zeros_init(), names[-1:]))
 
 
 class BertEmbeddings(nn.Module):
   """Word + position + segment embeddings, LayerNorm, dropout.
 
+  With `config.rotary` there are no position embeddings (positions enter the attention); with
+  `config.rms_norm` the dropout comes before the norm. When E = `config.embed_dim` differs from
+  the hidden size D, a dense `mapping` [E, D] follows (HF RoFormer `embeddings_project`).
+
   The looked-up word embeddings pass through `self.perturb("token_embeddings", .)`, so gradients
   wrt the embedded tokens are available through the "perturbations" collection
-  (path `perturbations/embeddings/token_embeddings`, shape [B, N, D]).
+  (path `perturbations/embeddings/token_embeddings`, shape [B, N, E]).
   """
   config: BertConfig
 
   def setup(self):
     cfg = self.config
-    self.word_embeddings = nn.Embed(cfg.vocab_size, cfg.hidden_size, dtype=cfg.compute_dtype,
+    e = cfg.embed_dim
+    self.word_embeddings = nn.Embed(cfg.vocab_size, e, dtype=cfg.compute_dtype,
                                     embedding_init=_init(cfg, ("vocab", "embed")))
-    self.position_embeddings = nn.Embed(cfg.max_position_embeddings, cfg.hidden_size,
-                                        dtype=cfg.compute_dtype,
-                                        embedding_init=_init(cfg, ("length", "embed")))
-    self.token_type_embeddings = nn.Embed(cfg.type_vocab_size, cfg.hidden_size,
+    if not cfg.rotary:
+      self.position_embeddings = nn.Embed(cfg.max_position_embeddings, e,
                                           dtype=cfg.compute_dtype,
+                                          embedding_init=_init(cfg, ("length", "embed")))
+    self.token_type_embeddings = nn.Embed(cfg.type_vocab_size, e, dtype=cfg.compute_dtype,
                                           embedding_init=_init(cfg, ("type", "embed")))
     self.layer_norm = _layer_norm(cfg, None)
     self.dropout = dropout_lib.Dropout(cfg.hidden_dropout_prob)
+    if e != cfg.hidden_size:
+      self.mapping = _dense(cfg, cfg.hidden_size, ("embed", "mlp"), None)
 
   def __call__(self, token_ids, segment_ids, positions, deterministic: bool):
+    cfg = self.config
     x = self.word_embeddings(token_ids)
     x = self.perturb("token_embeddings", x)
-    x = x + self.position_embeddings(positions) + self.token_type_embeddings(segment_ids)
-    return self.dropout(self.layer_norm(x), deterministic=deterministic)
+    if not cfg.rotary:
+      x = x + self.position_embeddings(positions)
+    x = x + self.token_type_embeddings(segment_ids)
+    if cfg.rms_norm:
+      x = self.layer_norm(self.dropout(x, deterministic=deterministic))
+    else:
+      x = self.dropout(self.layer_norm(x), deterministic=deterministic)
+    return x if cfg.embed_dim == cfg.hidden_size else self.mapping(x)
 
 
 class BertSelfAttention(nn.Module):
   """Multi-head self-attention (query/key/value/output projections), full or cached.
 
-  Kernels: query/key/value [D, H, Dh] ("embed", "heads", "kv"), output [H, Dh, D].
+  Kernels: query/key/value [D, H, Dh] ("embed", "heads", "kv"), output [H, Dh, D]. With
+  `config.rotary`, the listed projections are rotated by RoPE (`flaxnlp.layers.rope`, channel
+  pairs (2m, 2m+1), θ_m = 10000^(-2m/Dh)) at their absolute positions before the attention, so
+  cached keys/values are stored rotated.
   """
   config: BertConfig
 
   def setup(self):
     cfg = self.config
     qkv = dict(features=(cfg.num_attention_heads, cfg.head_dim), dtype=cfg.compute_dtype,
-               kernel_init=_init(cfg, ("embed", "heads", "kv")),
+               kernel_init=_init(cfg, ("embed", "heads", "kv")), use_bias=cfg.use_bias,
                bias_init=_const(nn.initializers.zeros_init(), ("heads", "kv")))
     self.query = nn.DenseGeneral(**qkv)
     self.key = nn.DenseGeneral(**qkv)
     self.value = nn.DenseGeneral(**qkv)
     self.output = nn.DenseGeneral(cfg.hidden_size, axis=(-2, -1), dtype=cfg.compute_dtype,
                                   kernel_init=_init(cfg, ("heads", "kv", "embed")),
+                                  use_bias=cfg.use_bias,
                                   bias_init=_const(nn.initializers.zeros_init(), ("embed",)))
     self.dropout = dropout_lib.Dropout(cfg.attention_probs_dropout_prob)
 
-  def __call__(self, x, mask, deterministic: bool, cache=None):
+  def __call__(self, x, mask, deterministic: bool, cache=None, positions=None):
     """Full attention (cache None, mask bool [B, 1, N, N]) -> (out [B, N, D], (k, v) [B, H, N, Dh]).
 
     Cached attention: cache = (prefix_k, prefix_v, prefix_mask, k, v, index) for this layer, mask
     bool [R, S, T] over the generated slots; the new keys/values are written at slots
     index..index+S-1 -> (out [R, S, D], (k, v) updated [R, H, T, Dh]).
+    positions: int [B, N] absolute positions of x (used only with `config.rotary`).
     """
-    q = self.query(x)
-    k = self.key(x).transpose(0, 2, 1, 3)
-    v = self.value(x).transpose(0, 2, 1, 3)
+    projected = {"q": self.query(x), "k": self.key(x), "v": self.value(x)}  # [B, N, H, Dh]
+    for name in self.config.rotary:
+      projected[name] = rope_lib.apply_rope(projected[name], positions[..., None])
+    q = projected["q"]
+    k = projected["k"].transpose(0, 2, 1, 3)
+    v = projected["v"].transpose(0, 2, 1, 3)
     if cache is None:
       dropout = None if deterministic else (lambda p: self.dropout(p, deterministic=False))
       out = attn_lib.dot_product_attention(q, k, v, mask, dropout)
@@ -244,11 +305,11 @@ class BertLayer(nn.Module):
   config: BertConfig
 
   @nn.compact
-  def __call__(self, x, mask, deterministic: bool, cache=None):
+  def __call__(self, x, mask, deterministic: bool, cache=None, positions=None):
     cfg = self.config
     act = ACTIVATIONS[cfg.hidden_act]
     drop = dropout_lib.Dropout(cfg.hidden_dropout_prob)
-    a, kv = BertSelfAttention(cfg, name="attention")(x, mask, deterministic, cache)
+    a, kv = BertSelfAttention(cfg, name="attention")(x, mask, deterministic, cache, positions)
     h = _layer_norm(cfg, "attention_norm")(x + drop(a, deterministic=deterministic))
     f = act(_dense(cfg, cfg.intermediate_size, ("embed", "mlp"), "intermediate")(h))
     f = _dense(cfg, cfg.hidden_size, ("mlp", "embed"), "output")(f)
@@ -261,6 +322,9 @@ class Bert(nn.Module):
   Parameter tree: embeddings/{word,position,token_type}_embeddings, embeddings/layer_norm,
   layers_{i}/attention/{query,key,value,output}, layers_{i}/{attention_norm, intermediate, output,
   output_norm}, [mlm_dense, mlm_norm, mlm_bias], [pooler].
+  With a RoFormer config there is no position embedding, an `embeddings/mapping` when E != D, and
+  `mlm_dense` maps D -> E; with RoFormer-V2 there are no biases nor norm parameters, and the MLM
+  head keeps only `mlm_dense` (without activation, when E != D).
 
   Call: `apply({'params': p}, token_ids, segment_ids, attention='bidirectional',
   deterministic=True)`
@@ -279,10 +343,15 @@ class Bert(nn.Module):
     layer_cls = nn.remat(BertLayer, static_argnums=(3,)) if cfg.remat else BertLayer
     self.layers = [layer_cls(cfg) for _ in range(cfg.num_hidden_layers)]
     if self.mlm_head:
-      self.mlm_dense = _dense(cfg, cfg.hidden_size, ("embed", "mlp"), None)
-      self.mlm_norm = _layer_norm(cfg, None)
-      self.mlm_bias = self.param("mlm_bias", _const(nn.initializers.zeros_init(), ("vocab",)),
-                                 (cfg.vocab_size,), jnp.float32)
+      if cfg.rms_norm:
+        self.mlm_dropout = dropout_lib.Dropout(cfg.hidden_dropout_prob)
+      if not cfg.rms_norm or cfg.embed_dim != cfg.hidden_size:
+        self.mlm_dense = _dense(cfg, cfg.embed_dim, ("embed", "mlp"), None)
+      if not cfg.rms_norm:
+        self.mlm_norm = _layer_norm(cfg, None)
+      if cfg.use_bias:
+        self.mlm_bias = self.param("mlm_bias", _const(nn.initializers.zeros_init(), ("vocab",)),
+                                   (cfg.vocab_size,), jnp.float32)
     if self.pooler:
       self.pooler_dense = _dense(cfg, cfg.hidden_size, ("embed", "mlp"), None)
 
@@ -294,31 +363,39 @@ class Bert(nn.Module):
     x = self.embeddings(token_ids, segment_ids, positions, deterministic)
     hidden, kvs = [x], []
     for layer in self.layers:
-      x, kv = layer(x, mask, deterministic)
+      x, kv = layer(x, mask, deterministic, None, positions)
       hidden.append(x)
       kvs.append(kv)
     return hidden, kvs
 
-  def _outputs(self, hidden) -> BertOutput:
+  def _outputs(self, hidden, deterministic: bool) -> BertOutput:
     last = hidden[-1]
     return BertOutput(
         hidden_states=tuple(hidden), last_hidden_state=last,
         pooled=jnp.tanh(self.pooler_dense(last[:, 0])) if self.pooler else None,
-        mlm_logits=self.mlm(last) if self.mlm_head else None)
+        mlm_logits=self.mlm(last, deterministic) if self.mlm_head else None)
 
   def __call__(self, token_ids, segment_ids=None, attention: str = "bidirectional",
                deterministic: bool = True) -> BertOutput:
     """Encodes int [B, N] tokens; attention 'bidirectional' | 'unilm' | 'causal' (see layers)."""
     hidden, _ = self._encode(token_ids, segment_ids, attention, deterministic)
-    return self._outputs(hidden)
+    return self._outputs(hidden, deterministic)
 
-  def mlm(self, hidden: jax.Array) -> jax.Array:
-    """MLM logits [..., V] float32 = LN(act(dense(h))) @ E^T + b (E the word embeddings)."""
+  def mlm(self, hidden: jax.Array, deterministic: bool = True) -> jax.Array:
+    """MLM logits [..., V] float32 = LN(act(dense(h))) @ W^T + b (W the word embeddings [V, E]).
+
+    RoFormer-V2 (`rms_norm`): dropout(dense(h)) @ W^T, the dense only when E != D (bert4keras
+    `Output-Mapping`, `Output-MLM-Dropout`).
+    """
     cfg = self.config
-    h = self.mlm_norm(ACTIVATIONS[cfg.hidden_act](self.mlm_dense(hidden)))
+    if cfg.rms_norm:
+      h = hidden if cfg.embed_dim == cfg.hidden_size else self.mlm_dense(hidden)
+      h = self.mlm_dropout(h, deterministic=deterministic)
+    else:
+      h = self.mlm_norm(ACTIVATIONS[cfg.hidden_act](self.mlm_dense(hidden)))
     emb = self.embeddings.word_embeddings.embedding.astype(cfg.compute_dtype)
     logits = jnp.einsum("...d,vd->...v", h, emb, preferred_element_type=jnp.float32)
-    return logits + self.mlm_bias
+    return logits + self.mlm_bias if cfg.use_bias else logits
 
   def prefill(self, token_ids, segment_ids=None,
               attention: str = "unilm") -> tuple[BertOutput, PrefixCache]:
@@ -352,7 +429,7 @@ class Bert(nn.Module):
     for i, layer in enumerate(self.layers):
       layer_cache = (cache.prefix.keys[i], cache.prefix.values[i], cache.prefix.mask,
                      cache.keys[i], cache.values[i], cache.index)
-      x, (k, v) = layer(x, visible, True, layer_cache)
+      x, (k, v) = layer(x, visible, True, layer_cache, positions)
       keys.append(k)
       values.append(v)
     new = cache.replace(keys=jnp.stack(keys), values=jnp.stack(values), mask=mask,

@@ -1,5 +1,11 @@
 """Import pretrained BERT weights (HF transformers and Google TF checkpoints) into `Bert` params.
 
+RoFormer (HF `RoFormerModel` / `RoFormerForMaskedLM`, or Google-style checkpoints as bert4keras
+reads them) and RoFormer-V2 (Google-style names as bert4keras 0.11 maps them) load through the
+same tables: the config (`flaxnlp.models.roformer`) decides which names exist — no position
+embeddings with RoPE, `bert/encoder/embedding_hidden_mapping_in` when the embedding size differs
+from the hidden size, and for RoFormer-V2 only kernels and embeddings (no bias, gamma or beta).
+
 Both formats go through one table of Google variable names: an HF state dict is first renamed to
 Google names (`hf_to_google_names`, Linear weights transposed to [in, out]) and then converted by
 `load_google_variables`. Every name is accounted for: a missing weight or an unknown name raises
@@ -12,6 +18,7 @@ plus the pooler / MLM head weights when they are explicitly not requested (`pool
 and entries of the MLM output bias, in that order.
 """
 import dataclasses
+import json
 import os
 import pathlib
 import re
@@ -20,11 +27,13 @@ from typing import Any, Mapping, Sequence
 import jax.numpy as jnp
 import numpy as np
 
+from flaxnlp.models import encoders
 from flaxnlp.models.bert import BertConfig
 
-# HF keys (after removing an optional `bert.` prefix) that carry no parameter of `Bert`.
+# HF keys (after removing an optional `bert.` / `roformer.` prefix) with no parameter of `Bert`.
 HF_IGNORED = (
     "embeddings.position_ids",          # buffer
+    "encoder.embed_positions.weight",   # RoFormer's fixed sinusoidal table (RoPE is computed)
     "cls.predictions.decoder.weight",   # tied to embeddings.word_embeddings.weight
     "cls.predictions.decoder.bias",     # same tensor as cls.predictions.bias
     "cls.seq_relationship.weight",      # next-sentence-prediction head
@@ -61,6 +70,10 @@ def _hf_name(key: str) -> tuple[str, bool] | None:
   m = re.fullmatch(r"embeddings\.(word|position|token_type)_embeddings\.weight", key)
   if m:
     return f"bert/embeddings/{m.group(1)}_embeddings", False
+  m = re.fullmatch(r"embeddings_project\.(weight|bias)", key)
+  if m:
+    weight = m.group(1) == "weight"
+    return "bert/encoder/embedding_hidden_mapping_in/" + ("kernel" if weight else "bias"), weight
   if key == "cls.predictions.bias":
     return "cls/predictions/output_bias", False
   m = _HF_LAYER_NORM.fullmatch(key)
@@ -81,14 +94,15 @@ def _stem(stem: str) -> str:
 
 
 def hf_to_google_names(state_dict: Mapping[str, Any]) -> dict[str, np.ndarray]:
-  """Renames an HF BERT state dict (with or without `bert.` prefix) to Google variable names.
+  """Renames an HF BERT / RoFormer state dict to Google variable names.
 
-  Linear weights [out, in] become kernels [in, out]. Keys in `HF_IGNORED` are dropped; any other
-  key that is not a BERT weight raises a ValueError listing all of them.
+  Keys may carry the `bert.` or `roformer.` prefix or not. Linear weights [out, in] become
+  kernels [in, out]. Keys in `HF_IGNORED` are dropped; any other key that is not a BERT /
+  RoFormer weight raises a ValueError listing all of them.
   """
   out, unknown = {}, []
   for key, value in state_dict.items():
-    name = key[len("bert."):] if key.startswith("bert.") else key
+    name = re.sub(r"^(bert|roformer)\.", "", key)
     if name in HF_IGNORED:
       continue
     mapped = _hf_name(name)
@@ -122,24 +136,41 @@ def keep_tokens_params(params: dict, keep_tokens: Sequence[int]) -> dict:
   return params
 
 
+def _select(config: BertConfig, entries) -> dict[str, tuple[tuple, tuple[int, ...]]]:
+  """Table of (Google name, params path, shape) entries, less those `config` has no parameter
+  for: biases without `use_bias`, LayerNorm gamma/beta with `rms_norm`."""
+  def present(name: str) -> bool:
+    if name.endswith("/bias"):
+      return config.use_bias
+    if name.endswith(("/gamma", "/beta")):
+      return not config.rms_norm
+    return True
+  return {name: (path, shape) for name, path, shape in entries if present(name)}
+
+
 def _expected(config: BertConfig) -> dict[str, tuple[tuple, tuple[int, ...]]]:
   """Google name -> (params path, shape in Google layout) for the encoder."""
-  d, f = config.hidden_size, config.intermediate_size
-  table = {
-      "bert/embeddings/word_embeddings": (("embeddings", "word_embeddings", "embedding"),
-                                          (config.vocab_size, d)),
-      "bert/embeddings/position_embeddings": (("embeddings", "position_embeddings", "embedding"),
-                                              (config.max_position_embeddings, d)),
-      "bert/embeddings/token_type_embeddings": (("embeddings", "token_type_embeddings",
-                                                 "embedding"), (config.type_vocab_size, d)),
-      "bert/embeddings/LayerNorm/gamma": (("embeddings", "layer_norm", "scale"), (d,)),
-      "bert/embeddings/LayerNorm/beta": (("embeddings", "layer_norm", "bias"), (d,)),
-  }
+  d, e, f = config.hidden_size, config.embed_dim, config.intermediate_size
+  emb = "bert/embeddings/"
+  entries = [
+      (emb + "word_embeddings", ("embeddings", "word_embeddings", "embedding"),
+       (config.vocab_size, e)),
+      (emb + "token_type_embeddings", ("embeddings", "token_type_embeddings", "embedding"),
+       (config.type_vocab_size, e)),
+      (emb + "LayerNorm/gamma", ("embeddings", "layer_norm", "scale"), (e,)),
+      (emb + "LayerNorm/beta", ("embeddings", "layer_norm", "bias"), (e,))]
+  if not config.rotary:
+    entries.append((emb + "position_embeddings", ("embeddings", "position_embeddings",
+                                                  "embedding"), (config.max_position_embeddings, e)))
+  if e != d:
+    mapping = "bert/encoder/embedding_hidden_mapping_in/"
+    entries += [(mapping + "kernel", ("embeddings", "mapping", "kernel"), (e, d)),
+                (mapping + "bias", ("embeddings", "mapping", "bias"), (d,))]
   for i in range(config.num_hidden_layers):
     g, p = f"bert/encoder/layer_{i}/", f"layers_{i}"
     for proj in ("query", "key", "value"):
-      table[f"{g}attention/self/{proj}/kernel"] = ((p, "attention", proj, "kernel"), (d, d))
-      table[f"{g}attention/self/{proj}/bias"] = ((p, "attention", proj, "bias"), (d,))
+      entries.append((f"{g}attention/self/{proj}/kernel", (p, "attention", proj, "kernel"), (d, d)))
+      entries.append((f"{g}attention/self/{proj}/bias", (p, "attention", proj, "bias"), (d,)))
     for gname, pname, shape in (
         ("attention/output/dense/kernel", ("attention", "output", "kernel"), (d, d)),
         ("attention/output/dense/bias", ("attention", "output", "bias"), (d,)),
@@ -151,16 +182,20 @@ def _expected(config: BertConfig) -> dict[str, tuple[tuple, tuple[int, ...]]]:
         ("output/dense/bias", ("output", "bias"), (d,)),
         ("output/LayerNorm/gamma", ("output_norm", "scale"), (d,)),
         ("output/LayerNorm/beta", ("output_norm", "bias"), (d,))):
-      table[g + gname] = ((p,) + pname, shape)
-  return table
+      entries.append((g + gname, (p,) + pname, shape))
+  return _select(config, entries)
 
 
 def _head_tables(config: BertConfig):
-  d = config.hidden_size
-  pooler = {_POOLER[0]: (("pooler_dense", "kernel"), (d, d)),
-            _POOLER[1]: (("pooler_dense", "bias"), (d,))}
-  mlm = {_MLM[0]: (("mlm_dense", "kernel"), (d, d)), _MLM[1]: (("mlm_dense", "bias"), (d,)),
-         _MLM[2]: (("mlm_norm", "scale"), (d,)), _MLM[3]: (("mlm_norm", "bias"), (d,)),
+  """(pooler, MLM head) tables. RoFormer-V2's MLM head has no checkpoint name in bert4keras:
+  with E = D it has no parameter at all (its table is empty)."""
+  d, e = config.hidden_size, config.embed_dim
+  pooler = _select(config, [(_POOLER[0], ("pooler_dense", "kernel"), (d, d)),
+                            (_POOLER[1], ("pooler_dense", "bias"), (d,))])
+  if config.rms_norm:
+    return pooler, {}
+  mlm = {_MLM[0]: (("mlm_dense", "kernel"), (d, e)), _MLM[1]: (("mlm_dense", "bias"), (e,)),
+         _MLM[2]: (("mlm_norm", "scale"), (e,)), _MLM[3]: (("mlm_norm", "bias"), (e,)),
          _MLM[4]: (("mlm_bias",), (config.vocab_size,))}
   return pooler, mlm
 
@@ -192,6 +227,9 @@ def load_google_variables(variables: Mapping[str, Any], config: BertConfig, *,
   Raises:
     ValueError naming every missing weight, unknown variable or shape mismatch.
   """
+  if mlm_head and config.rms_norm and config.embed_dim != config.hidden_size:
+    raise ValueError("RoFormer-V2 with embedding_size != hidden_size: bert4keras maps no "
+                     "checkpoint variable to the MLM head's mapping (Output-Mapping)")
   table = _expected(config)
   pooler_t, mlm_t = _head_tables(config)
   for flag, head in ((pooler, pooler_t), (mlm_head, mlm_t)):
@@ -236,10 +274,11 @@ def load_google_variables(variables: Mapping[str, Any], config: BertConfig, *,
 def load_hf_state_dict(state_dict: Mapping[str, Any], config: BertConfig, *,
                        mlm_head: bool | None = None, pooler: bool | None = None,
                        keep_tokens: Sequence[int] | None = None) -> dict:
-  """Converts an HF `BertModel` / `BertForMaskedLM` / `BertForPreTraining` state dict.
+  """Converts an HF `BertModel` / `BertForMaskedLM` / `BertForPreTraining` state dict, or (with a
+  `RoFormerConfig`) an HF `RoFormerModel` / `RoFormerForMaskedLM` one.
 
-  Keys may carry the `bert.` prefix or not; values are numpy arrays or torch tensors. Arguments
-  and errors as in `load_google_variables`.
+  Keys may carry the `bert.` / `roformer.` prefix or not; values are numpy arrays or torch
+  tensors. Arguments and errors as in `load_google_variables`.
   """
   return load_google_variables(hf_to_google_names(state_dict), config, mlm_head=mlm_head,
                                pooler=pooler, keep_tokens=keep_tokens)
@@ -279,25 +318,86 @@ def _read_hf_weights(directory: pathlib.Path) -> dict:
 
 def load_pretrained(path: str | os.PathLike, *, mlm_head: bool | None = None,
                     pooler: bool | None = None, keep_tokens: Sequence[int] | None = None,
-                    **config_overrides) -> tuple[BertConfig, dict]:
+                    architecture: str = "bert", **config_overrides) -> tuple[BertConfig, dict]:
   """Loads (config, params) from an HF directory or a Google BERT directory / checkpoint prefix.
 
-  HF: `config.json` + `model.safetensors` (or `pytorch_model.bin`, needs torch).
+  HF: `config.json` + `model.safetensors` (or `pytorch_model.bin`, needs torch); its
+  `model_type` "roformer" gives a `RoFormerConfig`, anything else a `BertConfig`.
   Google: `bert_config.json` + `bert_model.ckpt.*` (needs TensorFlow), or a checkpoint prefix
-  whose directory holds `bert_config.json`. With `keep_tokens` the returned config has
-  vocab_size = len(keep_tokens). `config_overrides` (e.g. dtype, remat, dropout) go to the config.
+  whose directory holds `bert_config.json`; `architecture` ("bert" | "roformer" | "roformer_v2")
+  names the config class, which the file does not tell. With `keep_tokens` the returned config
+  has vocab_size = len(keep_tokens). `config_overrides` (e.g. dtype, remat, dropout) go to the
+  config.
   """
   path = pathlib.Path(path)
   heads = dict(mlm_head=mlm_head, pooler=pooler, keep_tokens=keep_tokens)
   if path.is_dir() and (path / "config.json").exists():
-    config = BertConfig.from_json(path / "config.json", **config_overrides)
+    with open(path / "config.json", encoding="utf-8") as f:
+      model_type = json.load(f).get("model_type")
+    config_cls = encoders.CONFIGS["roformer" if model_type == "roformer" else "bert"]
+    config = config_cls.from_json(path / "config.json", **config_overrides)
     params = load_hf_state_dict(_read_hf_weights(path), config, **heads)
   else:
     directory, ckpt = (path, path / "bert_model.ckpt") if path.is_dir() else (path.parent, path)
     if not (directory / "bert_config.json").exists():
       raise FileNotFoundError(f"{path}: no HF config.json nor Google bert_config.json found")
-    config = BertConfig.from_json(directory / "bert_config.json", **config_overrides)
+    config = encoders.CONFIGS[architecture].from_json(directory / "bert_config.json",
+                                                      **config_overrides)
     params = load_google_variables(read_tf_checkpoint(ckpt), config, **heads)
   if keep_tokens is not None:
     config = dataclasses.replace(config, vocab_size=len(keep_tokens))
   return config, params
+
+
+def _google_to_hf_name(google: str) -> str:
+  """HF key (with the `bert.` prefix where HF has one) of a Google variable name."""
+  name = {"cls/predictions/output_bias": "cls/predictions/bias"}.get(google, google)
+  name = re.sub(r"layer_(\d+)", r"layer/\1", name)
+  name = re.sub(r"LayerNorm/gamma$", "LayerNorm/weight", name)
+  name = re.sub(r"LayerNorm/beta$", "LayerNorm/bias", name)
+  name = re.sub(r"(_embeddings)$", r"\1/weight", name)
+  name = re.sub(r"kernel$", "weight", name)
+  return name.replace("/", ".")
+
+
+def save_pretrained(directory: str | os.PathLike, config: BertConfig, params: Mapping[str, Any],
+                    *, vocab: str | os.PathLike | None = None, dtype: str = "float32") -> None:
+  """Writes `Bert` params as an HF `BertForMaskedLM` / `BertModel` folder; inverse of `load_pretrained`.
+
+  Files: `config.json` (HF `BertConfig` fields), `model.safetensors` (HF names, Linear weights
+  [out, in], stored as `dtype`: "float32" or "float16"), and `vocab.txt` copied from `vocab`
+  when given. The MLM head and the pooler are written when `params` holds them.
+  """
+  import shutil  # pylint: disable=import-outside-toplevel
+
+  from safetensors.numpy import save_file  # pylint: disable=import-outside-toplevel
+  if config.architecture != "bert":
+    raise ValueError(f"save_pretrained writes BERT folders; {config.architecture} export is not "
+                     "implemented")
+  table = _expected(config)
+  pooler_t, mlm_t = _head_tables(config)
+  table.update({k: v for head in (pooler_t, mlm_t) for k, v in head.items()
+                if head[next(iter(head))][0][0] in params})
+  tensors = {}
+  for google, (path, shape) in table.items():
+    leaf = params
+    for key in path:
+      leaf = leaf[key]
+    array = np.asarray(leaf, np.float32).reshape(shape)
+    hf = _google_to_hf_name(google)
+    stripped = hf[len("bert."):] if hf.startswith("bert.") else hf
+    if _hf_name(stripped) != (google, google.endswith("kernel")):
+      raise AssertionError(f"HF name {hf} does not map back to {google}")
+    tensors[hf] = np.ascontiguousarray(array.T if google.endswith("kernel") else array
+                                       ).astype(dtype)
+  out = pathlib.Path(directory)
+  out.mkdir(parents=True, exist_ok=True)
+  save_file(tensors, str(out / "model.safetensors"), metadata={"format": "pt"})
+  fields = {f.name: getattr(config, f.name) for f in dataclasses.fields(config)
+            if f.name not in ("dtype", "remat")}
+  head = "BertForMaskedLM" if "mlm_bias" in params else "BertModel"
+  (out / "config.json").write_text(json.dumps(
+      {"architectures": [head], "model_type": "bert", "pad_token_id": 0,
+       "position_embedding_type": "absolute", "torch_dtype": dtype, **fields}, indent=2) + "\n")
+  if vocab is not None:
+    shutil.copyfile(vocab, out / "vocab.txt")

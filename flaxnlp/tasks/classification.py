@@ -26,6 +26,7 @@ from flaxnlp.data.formats import goemotions
 from flaxnlp.layers import dropout as dropout_lib
 from flaxnlp.metrics import classification as cls_metrics
 from flaxnlp.models import bert
+from flaxnlp.models import encoders
 from flaxnlp.tasks import base, registry
 
 SPLIT_FILES = {"train": "train.tsv", "eval": "dev.tsv", "dev": "dev.tsv", "test": "test.tsv"}
@@ -52,7 +53,7 @@ class BertMultiLabel(nn.Module):
   @nn.compact
   def __call__(self, token_ids, segment_ids=None, deterministic: bool = True):
     """int [B, N] tokens (0 = padding) → float32 scores [B, num_labels]."""
-    out = bert.Bert(self.config, name="encoder")(token_ids, segment_ids,
+    out = encoders.build_encoder(self.config, name="encoder")(token_ids, segment_ids,
                                                  deterministic=deterministic)
     h = dropout_lib.Dropout(self.dropout)(out.last_hidden_state[:, 0], deterministic=deterministic)
     dense = nn.Dense(self.num_labels, dtype=jnp.float32, name="classifier",
@@ -87,7 +88,7 @@ class ClassificationTask(base.Task):
                                 lowercase=self.config.task_args.lowercase)
 
   def build_model(self) -> nn.Module:
-    return BertMultiLabel(bert.BertConfig.from_dict(self.config.model), self.num_labels,
+    return BertMultiLabel(encoders.encoder_config(self.config.model), self.num_labels,
                           float(self.config.task_args.classifier_dropout))
 
   def dummy_batch(self, batch_size: int, length: int):

@@ -35,6 +35,7 @@ from flaxnlp.decoding.cliques import decode_events, drop_subset_events
 from flaxnlp.layers import global_pointer
 from flaxnlp.metrics.extraction import event_f1
 from flaxnlp.models import bert
+from flaxnlp.models import encoders
 from flaxnlp.tasks import base, gplinker_labels, registry
 
 
@@ -60,7 +61,7 @@ class GPLinkerEEModel(nn.Module):
 
   @nn.compact
   def __call__(self, token_ids, deterministic: bool = True):
-    hidden = bert.Bert(self.config, name="encoder")(token_ids, deterministic=deterministic).last_hidden_state
+    hidden = encoders.build_encoder(self.config, name="encoder")(token_ids, deterministic=deterministic).last_hidden_state
     mask = token_ids != 0
     egp = global_pointer.EfficientGlobalPointer
     args = egp(self.labels, self.head_size, use_rope=True, tril_mask=True, name="argument")(hidden, mask)
@@ -113,7 +114,7 @@ class EventExtractionTask(base.Task):
     self._files: dict[str, list] = {}
 
   def build_model(self) -> GPLinkerEEModel:
-    return GPLinkerEEModel(bert.BertConfig.from_dict(self.config.model), len(self.labels),
+    return GPLinkerEEModel(encoders.encoder_config(self.config.model), len(self.labels),
                            int(self.config.task_args.head_size))
 
   def dummy_batch(self, batch_size: int, length: int):

@@ -50,6 +50,7 @@ from flaxnlp.data.formats import qa
 from flaxnlp.decoding import autoregressive, rc_vote
 from flaxnlp.metrics import qa as qa_metrics
 from flaxnlp.models import bert
+from flaxnlp.models import encoders
 from flaxnlp.tasks import base, rc_samples, registry
 
 DATASETS = ("cmrc2018", "webqa_sogouqa")
@@ -138,8 +139,8 @@ class ReadingComprehensionTask(base.Task):
 
   def build_model(self) -> bert.Bert:
     """`Bert(mlm_head=True)` with vocab_size = the tokenizer's (overrides config.model)."""
-    cfg = bert.BertConfig.from_dict(self.config.model, vocab_size=self.tokenizer.vocab_size)
-    return bert.Bert(cfg, mlm_head=True)
+    cfg = encoders.encoder_config(self.config.model, vocab_size=self.tokenizer.vocab_size)
+    return encoders.build_encoder(cfg, mlm_head=True)
 
   def transform_pretrained_params(self, pretrained: dict) -> dict:
     """Warm-start hook: slices embeddings / MLM bias of full-vocabulary `pretrained` params.

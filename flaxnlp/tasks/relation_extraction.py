@@ -25,6 +25,7 @@ from flaxnlp.decoding.relations import decode_relations
 from flaxnlp.layers import global_pointer
 from flaxnlp.metrics.extraction import relation_f1
 from flaxnlp.models import bert
+from flaxnlp.models import encoders
 from flaxnlp.tasks import base, gplinker_labels, registry
 
 
@@ -48,7 +49,7 @@ class GPLinkerREModel(nn.Module):
 
   @nn.compact
   def __call__(self, token_ids, deterministic: bool = True):
-    hidden = bert.Bert(self.config, name="encoder")(token_ids, deterministic=deterministic).last_hidden_state
+    hidden = encoders.build_encoder(self.config, name="encoder")(token_ids, deterministic=deterministic).last_hidden_state
     mask = token_ids != 0
     egp = global_pointer.EfficientGlobalPointer
     entity = egp(2, self.head_size, use_rope=True, tril_mask=True, name="entity")(hidden, mask)
@@ -74,7 +75,7 @@ class RelationExtractionTask(base.Task):
     self._examples: dict[str, list] = {}
 
   def build_model(self) -> GPLinkerREModel:
-    return GPLinkerREModel(bert.BertConfig.from_dict(self.config.model), len(self.predicates),
+    return GPLinkerREModel(encoders.encoder_config(self.config.model), len(self.predicates),
                            int(self.config.task_args.head_size))
 
   def dummy_batch(self, batch_size: int, length: int):
