@@ -5,6 +5,9 @@ from flaxnlp.layers.attention import dot_product_attention
 from flaxnlp.layers.attention import padding_mask
 from flaxnlp.layers.attention import unilm_mask
 from flaxnlp.layers.blockwise_loss import global_pointer_blockwise_loss
+from flaxnlp.layers.crf import ConditionalRandomField
+from flaxnlp.layers.crf import crf_log_partition
+from flaxnlp.layers.crf import crf_path_score
 from flaxnlp.layers.dropout import Dropout
 from flaxnlp.layers.global_pointer import MASK_VALUE
 from flaxnlp.layers.global_pointer import EfficientGlobalPointer

@@ -3,6 +3,10 @@
 Model: a BERT encoder followed by a GP or EGP head with one head per entity type; the head scores
 every token pair (i, j), and s_α(i, j) > 0 means tokens i…j (inclusive) are an entity of type α.
 Flat and nested NER are decoded identically (no Viterbi), so nested CMeEE entities just work.
+The "crf" head is the baseline of the GP posts (bert4keras's NER CRF example): a Dense layer to
+2T + 1 BIO tags per token, a `flaxnlp.layers.ConditionalRandomField` NLL loss over the text tokens,
+BIO-constrained Viterbi in `predict` and tag paths → the same spans (`flaxnlp.decoding.bio`); it
+refuses data with overlapping (nested) gold entities.
 
 Data flow (ALGORITHMS §4.4):
   * `featurize`: `[CLS] text [SEP]` cut to `maxlen` tokens; for training, each gold character span
@@ -59,9 +63,11 @@ from flaxnlp.data import formats, spans as spans_lib
 from flaxnlp.data.formats import NerExample
 from flaxnlp.data.formats.char_tagged import MSRA_SPLITS
 from flaxnlp.data.tokenizer import Tokenizer
-from flaxnlp.layers import blockwise_loss, global_pointer
+from flaxnlp.decoding import bio
+from flaxnlp.layers import blockwise_loss, crf, global_pointer
 from flaxnlp.metrics import ner as ner_metrics
 from flaxnlp.models import bert
+from flaxnlp.models import encoders
 from flaxnlp.tasks import base, registry
 
 # Entity types (= heads, in this order) of each dataset.
@@ -72,7 +78,7 @@ DATASET_TYPES = {
                 "organization", "position", "scene"),
     "cmeee": ("bod", "dep", "dis", "dru", "equ", "ite", "mic", "pro", "sym"),
 }
-HEADS = ("gp", "egp")
+HEADS = ("gp", "egp", "crf")
 LOSSES = ("dense", "sparse", "blockwise")
 
 
@@ -85,7 +91,10 @@ def ner_task_args(**overrides) -> ml_collections.ConfigDict:
     vocab: BERT `vocab.txt` ("" = `paths.chinese_bert_vocab()`, bert-base-chinese's 21,128 tokens).
     maxlen: tokens per training example incl. [CLS]/[SEP] (longer texts are truncated).
     eval_maxlen: the same for evaluation / prediction (0 = `maxlen`); must fit the largest bucket.
-    head: "gp" (GlobalPointer) | "egp" (Efficient GlobalPointer).
+    head: "gp" (GlobalPointer) | "egp" (Efficient GlobalPointer) | "crf" (BIO tags + CRF, flat
+      entities only; head_size, use_rope, loss, reduction and block_size do not apply).
+    crf_lr_multiplier: the CRF transitions' learning-rate multiplier (`ConditionalRandomField`;
+      bert4keras's NER example: 1000 with Adam at 2e-5).
     head_size: d, the q/k size (64 in every published script).
     use_rope: RoPE in the head (off only for the ablation).
     loss: "dense" | "sparse" | "blockwise" (same value, different label format / memory).
@@ -97,7 +106,7 @@ def ner_task_args(**overrides) -> ml_collections.ConfigDict:
   args = ml_collections.ConfigDict(dict(
       dataset="msra", data_dir="", vocab="", maxlen=128, eval_maxlen=0, head="egp", head_size=64,
       use_rope=True, loss="dense", reduction="mean", block_size=64, max_train_examples=0,
-      needs_init_checkpoint=False))
+      needs_init_checkpoint=False, crf_lr_multiplier=1.0))
   for key, value in overrides.items():
     if key not in args:
       raise KeyError(f"unknown ner task_args field {key!r}; fields: {sorted(args)}")
@@ -166,8 +175,9 @@ def read_split(dataset: str, split: str, data_dir: str | os.PathLike | None = No
   def need(name):
     path = root / name
     if not path.exists():
-      raise FileNotFoundError(f"{dataset}: {path} not found (see DATA.md / the experiment "
-                              "docstring for where to get it)")
+      raise FileNotFoundError(f"{dataset}: {path} not found; point --config.task_args.data_dir "
+                              f"at the folder holding {name} (where to get it: the docstring "
+                              f"of experiments/ner_{dataset}_egp.py)")
     return path
 
   if dataset == "msra":
@@ -208,27 +218,47 @@ def read_split(dataset: str, split: str, data_dir: str | os.PathLike | None = No
 class NerModel(nn.Module):
   """BERT encoder + GlobalPointer / Efficient GlobalPointer head.
 
-  Params: `encoder` (a `flaxnlp.models.Bert`, the subtree a warm start replaces) and `head`.
+  Params: `encoder` (a `flaxnlp.models.Bert`, the subtree a warm start replaces) and `head`
+  (+ `crf`, the transitions, for the crf head).
   Token id 0 is padding.
 
   Attributes:
     config: encoder config.
     heads: H, number of entity types.
     head_size: d.
-    head_type: "gp" | "egp".
+    head_type: "gp" | "egp" | "crf" (`head` = Dense to 2H + 1 BIO tags, then `crf`).
     use_rope: RoPE in the head.
+    crf_lr_multiplier: lr multiplier of the CRF transitions.
   """
   config: bert.BertConfig
   heads: int
   head_size: int = 64
   head_type: str = "egp"
   use_rope: bool = True
+  crf_lr_multiplier: float = 1.0
 
   def setup(self):
-    self.encoder = bert.Bert(self.config)
+    self.encoder = encoders.build_encoder(self.config)
+    if self.head_type == "crf":
+      num_tags = 2 * self.heads + 1
+      self.head = nn.Dense(num_tags, dtype=jnp.float32, kernel_init=nn.with_logical_partitioning(
+          nn.initializers.glorot_uniform(), ("embed", None)))
+      self.crf = crf.ConditionalRandomField(num_tags, self.crf_lr_multiplier)
+      return
     head_cls = {"gp": global_pointer.GlobalPointer,
                 "egp": global_pointer.EfficientGlobalPointer}[self.head_type]
     self.head = head_cls(self.heads, self.head_size, use_rope=self.use_rope)
+
+  def tag_nll(self, token_ids, tags, deterministic: bool = True) -> jax.Array:
+    """CRF head: NLL float32 [B] of int [B, N] BIO `tags` over the text tokens (`bio.text_mask`)."""
+    hidden = self.encoder(token_ids, deterministic=deterministic).last_hidden_state
+    return self.crf.nll(self.head(hidden), tags, bio.text_mask(token_ids))
+
+  def tag_paths(self, token_ids) -> jax.Array:
+    """CRF head: BIO-constrained Viterbi paths int32 [B, N] (0 = O outside the text)."""
+    hidden = self.encoder(token_ids).last_hidden_state
+    allowed, start, end = bio.constraints(self.heads)
+    return self.crf.decode(self.head(hidden), bio.text_mask(token_ids), allowed, start, end)
 
   def span_factors(self, token_ids, deterministic: bool = True) -> global_pointer.SpanFactors:
     """`SpanFactors` of the head for int [B, N] `token_ids` (for the blockwise loss)."""
@@ -236,7 +266,12 @@ class NerModel(nn.Module):
     return self.head.project(hidden)
 
   def __call__(self, token_ids, deterministic: bool = True) -> jax.Array:
-    """Span logits float32 [B, H, N, N]; padding rows/columns and cells j < i hold −1e12."""
+    """Span logits float32 [B, H, N, N]; padding rows/columns and cells j < i hold −1e12.
+
+    The crf head returns its tag paths instead (`tag_paths`).
+    """
+    if self.head_type == "crf":
+      return self.tag_paths(token_ids)
     hidden = self.encoder(token_ids, deterministic=deterministic).last_hidden_state
     return self.head(hidden, token_ids != 0)
 
@@ -285,8 +320,9 @@ class NerTask(base.Task):
   # ---- model ----
   def build_model(self) -> NerModel:
     a = self.config.task_args
-    return NerModel(bert.BertConfig.from_dict(self.config.model), heads=len(self.types),
-                    head_size=int(a.head_size), head_type=a.head, use_rope=bool(a.use_rope))
+    return NerModel(encoders.encoder_config(self.config.model), heads=len(self.types),
+                    head_size=int(a.head_size), head_type=a.head, use_rope=bool(a.use_rope),
+                    crf_lr_multiplier=float(a.crf_lr_multiplier))
 
   def dummy_batch(self, batch_size: int, length: int):
     ids = np.zeros((batch_size, length), np.int32)
@@ -306,6 +342,11 @@ class NerTask(base.Task):
       if unknown:
         raise ValueError(f"{a.dataset} {split}: entity types {sorted(unknown)} are not in the "
                          f"dataset's type list {self.types}")
+      for k, ex in enumerate(examples if a.head == "crf" else ()):
+        if (pair := bio.first_overlap(ex.spans)) is not None:
+          raise ValueError(f"{a.dataset} {split} example {k} ({ex.text[:40]!r}): entities "
+                           f"{pair[0]} and {pair[1]} overlap; the crf head tags flat entities "
+                           "only (use head='gp' or 'egp' for nested NER)")
       self._examples[split] = examples
     return self._examples[split]
 
@@ -337,6 +378,8 @@ class NerTask(base.Task):
   def _labels(self, spans: Sequence[np.ndarray], length: int) -> np.ndarray:
     """Labels of one batch from per-example (type, i, j) rows: dense or sparse (see module doc)."""
     heads = len(self.types)
+    if self.config.task_args.head == "crf":  # int32 [B, N] BIO tags
+      return np.stack([bio.spans_to_tags(s, length) for s in spans])
     if self.config.task_args.loss == "dense":
       return np.stack([global_pointer.spans_to_dense_labels(s, heads, length, np.int8)
                        for s in spans])
@@ -362,6 +405,9 @@ class NerTask(base.Task):
       variables["perturbations"] = perturbations
     kwargs = dict(deterministic=deterministic, rngs={"dropout": rng})
     ids = batch["token_ids"]
+    if a.head == "crf":  # mean NLL over the batch (bert4keras)
+      nll = model.apply(variables, ids, batch["labels"], method=NerModel.tag_nll, **kwargs)
+      return nll.mean(), {}
     if a.loss == "blockwise":
       factors = model.apply(variables, ids, method=NerModel.span_factors, **kwargs)
       loss = blockwise_loss.global_pointer_blockwise_loss(
@@ -374,14 +420,19 @@ class NerTask(base.Task):
     return loss, {"span_f1": _span_f1(logits, batch["labels"], sparse)}
 
   def predict(self, params, batch):
-    """bool [B, H, N, N]: cells with logit > 0 (masked cells are −1e12, never hits)."""
+    """bool [B, H, N, N]: cells with logit > 0 (masked cells are −1e12, never hits); for the
+    crf head, the BIO tag paths int32 [B, N]."""
+    if self.config.task_args.head == "crf":
+      return self.build_model().apply({"params": params}, batch["token_ids"],
+                                      method=NerModel.tag_paths)
     return self.build_model().apply({"params": params}, batch["token_ids"]) > 0
 
   # ---- host side ----
   def decode(self, outputs, batch, examples) -> list[list[tuple[int, int, str]]]:
     """Per example, the sorted predicted (start, end, type) inclusive character spans."""
     lengths = (np.asarray(batch["token_ids"]) != 0).sum(axis=1)
-    hits = global_pointer.decode_spans(np.asarray(outputs), lengths=lengths)
+    hits = (bio.tags_to_spans(outputs) if self.config.task_args.head == "crf"
+            else global_pointer.decode_spans(np.asarray(outputs), lengths=lengths))
     predictions = []
     for cells, example in zip(hits, examples):
       offsets = self.encode(example.text, train=False).offsets
