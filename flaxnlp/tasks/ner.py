@@ -43,6 +43,13 @@ Datasets (`config.task_args.dataset`; splits "train", "eval" (alias "dev") and, 
     train / dev / test; otherwise (train is missing from the shared data) "train" = `example.test`
     (4,636 sentences, the larger file) and "eval" = `example.dev` (2,318). NOT comparable to
     published numbers either.
+Your own data: `dataset` = "conll" | "jsonl" | "cluener" | "cmeee" reads the files
+`task_args.files.train` / `.eval` / `.test` (paths; test optional) in that format: "conll" =
+token-per-line tagged (`formats.read_conll`; BIO / BIOES / BMES from `task_args.tag_scheme`,
+"auto" = detected), "jsonl" = `{"text", "spans": [[start, end_inclusive, type], ...]}` per line
+(`formats.read_span_jsonl`), "cluener" / "cmeee" = those datasets' JSON shapes. The entity types
+are `task_args.types`, or when it is empty the sorted types of the training file, written back
+into `config.task_args.types` (so the workdir's config.json keeps the heads for eval / predict).
 """
 from __future__ import annotations
 
@@ -70,7 +77,7 @@ from flaxnlp.models import bert
 from flaxnlp.models import encoders
 from flaxnlp.tasks import base, registry
 
-# Entity types (= heads, in this order) of each dataset.
+# Entity types (= heads, in this order) of each named dataset.
 DATASET_TYPES = {
     "msra": ("LOC", "ORG", "PER"),
     "peoples_daily": ("LOC", "ORG", "PER"),
@@ -78,6 +85,8 @@ DATASET_TYPES = {
                 "organization", "position", "scene"),
     "cmeee": ("bod", "dep", "dis", "dru", "equ", "ite", "mic", "pro", "sym"),
 }
+# Formats of user-given files (`task_args.files`); their types come from the data (module doc).
+FILE_FORMATS = ("conll", "jsonl", "cluener", "cmeee")
 HEADS = ("gp", "egp", "crf")
 LOSSES = ("dense", "sparse", "blockwise")
 
@@ -86,8 +95,13 @@ def ner_task_args(**overrides) -> ml_collections.ConfigDict:
   """Default `config.task_args` of the "ner" task; `overrides` replace fields (unknown = error).
 
   Fields:
-    dataset: "msra" | "cluener" | "cmeee" | "peoples_daily".
+    dataset: a named dataset "msra" | "cluener" | "cmeee" | "peoples_daily", or with `files` a
+      file format "conll" | "jsonl" | "cluener" | "cmeee" (see the module docstring).
     data_dir: folder of the dataset files ("" = the default location, see the module docstring).
+    files: `train` / `eval` / `test` file paths of a file format ("" = none; test optional).
+    tag_scheme: "conll" tags: "auto" (detected) | "BIO" | "BIOES" | "BMES".
+    types: entity types (= heads) of a file format; () = the sorted types of the training file,
+      filled in when the task is constructed. Named datasets use `DATASET_TYPES`.
     vocab: BERT `vocab.txt` ("" = `paths.chinese_bert_vocab()`, bert-base-chinese's 21,128 tokens).
     maxlen: tokens per training example incl. [CLS]/[SEP] (longer texts are truncated).
     eval_maxlen: the same for evaluation / prediction (0 = `maxlen`); must fit the largest bucket.
@@ -104,7 +118,8 @@ def ner_task_args(**overrides) -> ml_collections.ConfigDict:
     needs_init_checkpoint: refuse to train from scratch (set by the `:pretrained` experiments).
   """
   args = ml_collections.ConfigDict(dict(
-      dataset="msra", data_dir="", vocab="", maxlen=128, eval_maxlen=0, head="egp", head_size=64,
+      dataset="msra", data_dir="", files=dict(train="", eval="", test=""), tag_scheme="auto",
+      types=(), vocab="", maxlen=128, eval_maxlen=0, head="egp", head_size=64,
       use_rope=True, loss="dense", reduction="mean", block_size=64, max_train_examples=0,
       needs_init_checkpoint=False, crf_lr_multiplier=1.0))
   for key, value in overrides.items():
@@ -156,20 +171,26 @@ def _split_name(split: str) -> str:
   return split
 
 
-def read_split(dataset: str, split: str, data_dir: str | os.PathLike | None = None
+def read_split(dataset: str, split: str, data_dir: str | os.PathLike | None = None, *,
+               files: ml_collections.ConfigDict | None = None, tag_scheme: str = "auto"
                ) -> list[NerExample]:
   """Examples of one split of a dataset, following the split mapping of the module docstring.
 
   Args:
-    dataset: "msra" | "cluener" | "cmeee" | "peoples_daily".
+    dataset: "msra" | "cluener" | "cmeee" | "peoples_daily", or with `files` a file format
+      "conll" | "jsonl" | "cluener" | "cmeee".
     split: "train" | "eval" (alias "dev") | "test".
     data_dir: the dataset folder; None or "" = `default_data_dir(dataset)`.
+    files: `task_args.files` (train / eval / test paths); a file format reads `files[split]`.
+    tag_scheme: the "conll" tag scheme ("auto" = detected).
 
   Raises:
     FileNotFoundError: a file (or the package shipping it) is missing.
     ValueError: the split does not exist for this dataset.
   """
   split = _split_name(split)
+  if dataset in FILE_FORMATS and (files is not None or dataset not in DATASET_TYPES):
+    return _read_file(dataset, split, files[split] if files is not None else "", tag_scheme)
   root = pathlib.Path(data_dir) if data_dir else default_data_dir(dataset)
 
   def need(name):
@@ -211,6 +232,20 @@ def read_split(dataset: str, split: str, data_dir: str | os.PathLike | None = No
     name = {"train": "example.test", "eval": "example.dev"}[split]
     return formats.read_char_tagged(need(name), "BIO").examples
   raise ValueError(f"unknown NER dataset {dataset!r}; one of {sorted(DATASET_TYPES)}")
+
+
+def _read_file(file_format: str, split: str, path: str, tag_scheme: str) -> list[NerExample]:
+  """The examples of the user's `split` file `path` in `file_format` (see `read_split`)."""
+  if not path:
+    raise ValueError(f"task_args.dataset={file_format!r} reads your own files: set "
+                     f"--config.task_args.files.{split}=PATH (the {split} split)")
+  if not pathlib.Path(path).is_file():
+    raise FileNotFoundError(f"{file_format} {split} file {path} not found "
+                            f"(--config.task_args.files.{split})")
+  if file_format == "conll":
+    return formats.read_conll(path, tag_scheme).examples
+  return {"jsonl": formats.read_span_jsonl, "cluener": formats.read_cluener,
+          "cmeee": formats.read_cmeee}[file_format](path)
 
 
 # ---- Model ------------------------------------------------------------------------------------
@@ -298,8 +333,10 @@ class NerTask(base.Task):
   def __init__(self, config: ml_collections.ConfigDict):
     super().__init__(config)
     a = config.task_args
-    if a.dataset not in DATASET_TYPES:
-      raise ValueError(f"task_args.dataset={a.dataset!r}; one of {sorted(DATASET_TYPES)}")
+    if a.dataset not in DATASET_TYPES and a.dataset not in FILE_FORMATS:
+      raise ValueError(f"task_args.dataset={a.dataset!r}; a named dataset "
+                       f"{' | '.join(sorted(DATASET_TYPES))} or a file format "
+                       f"{' | '.join(FILE_FORMATS)} with task_args.files")
     if a.head not in HEADS:
       raise ValueError(f"task_args.head={a.head!r}; one of {HEADS}")
     if a.loss not in LOSSES:
@@ -307,7 +344,19 @@ class NerTask(base.Task):
     if a.needs_init_checkpoint and not config.init_checkpoint:
       raise ValueError("this experiment fine-tunes pretrained BERT: set "
                        "--config.init_checkpoint=/path/to/chinese_bert (HF or Google directory)")
-    self.types = DATASET_TYPES[a.dataset]
+    self._examples: dict[str, list[NerExample]] = {}
+    if not self._reads_files():
+      if a.get("types") and tuple(a.types) != DATASET_TYPES[a.dataset]:
+        raise ValueError(f"task_args.types={a.types} but {a.dataset} has the types "
+                         f"{DATASET_TYPES[a.dataset]}; types can be set for task_args.files only")
+      self.types = DATASET_TYPES[a.dataset]
+    else:
+      if not a.types:  # from the training file, stored in the config (→ config.json)
+        a.types = tuple(sorted({t for ex in self._read("train") for *_, t in ex.spans}))
+        if not a.types:
+          raise ValueError(f"{a.files.train} holds no entity spans, so there is no entity type "
+                           "to learn (set task_args.types or add labelled examples)")
+      self.types = tuple(a.types)
     self.type_index = {t: k for k, t in enumerate(self.types)}
     self.maxlen = int(a.maxlen)
     self.eval_maxlen = int(a.eval_maxlen) or self.maxlen
@@ -315,7 +364,6 @@ class NerTask(base.Task):
     if self.tokenizer.vocab_size != config.model.vocab_size:
       raise ValueError(f"config.model.vocab_size={config.model.vocab_size} but the vocabulary "
                        f"has {self.tokenizer.vocab_size} tokens")
-    self._examples: dict[str, list[NerExample]] = {}
 
   # ---- model ----
   def build_model(self) -> NerModel:
@@ -331,11 +379,25 @@ class NerTask(base.Task):
                                                      length)}
 
   # ---- data ----
+  def _reads_files(self) -> bool:
+    """Whether `task_args.files` are read: "conll" / "jsonl", or "cluener" / "cmeee" with a
+    `files.train` (else the named dataset)."""
+    a = self.config.task_args
+    return a.dataset in FILE_FORMATS and (a.dataset not in DATASET_TYPES
+                                          or ("files" in a and bool(a.files.train)))
+
+  def _read(self, split: str) -> list[NerExample]:
+    """All examples of `split` as read (`read_split` on `task_args`)."""
+    a = self.config.task_args
+    return read_split(a.dataset, split, a.data_dir or None,
+                      files=a.files if self._reads_files() else None,
+                      tag_scheme=a.tag_scheme if self._reads_files() else "auto")
+
   def examples(self, split: str) -> list[NerExample]:
     split = _split_name(split)
     if split not in self._examples:
       a = self.config.task_args
-      examples = read_split(a.dataset, split, a.data_dir or None)
+      examples = self._read(split)
       if split == "train" and a.max_train_examples:
         examples = examples[:int(a.max_train_examples)]
       unknown = {t for ex in examples for *_, t in ex.spans} - set(self.types)

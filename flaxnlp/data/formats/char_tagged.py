@@ -1,21 +1,28 @@
-"""Character-per-line tagged NER files (BIO or BMES): People's Daily and MSRA.
+"""Token-per-line tagged NER files (BIO, BIOES or BMES): People's Daily, MSRA and CoNLL files.
 
-Format: one `char<space or tab>tag` per line, a blank line between sentences; CRLF and LF line
-endings are both accepted. Tags are `O` or `P-TYPE` with P in {B, I} (BIO) or {B, M, E, S} (BMES).
+Format: one `token<space or tab>tag` per line, a blank line between sentences; CRLF and LF line
+endings are both accepted. Tags are `O` or `P-TYPE` with P in {B, I} (BIO), {B, I, E, S} (BIOES)
+or {B, M, E, S} (BMES). `read_char_tagged` (People's Daily, MSRA) requires one-character tokens;
+`read_conll` accepts tokens of any length (e.g. a broken emoji written as two U+FFFD), split from
+the tag by one tab, or by one space when the line has no tab (so a space token needs the tab), and
+detects the scheme.
+A sentence's text is the concatenation of its tokens, so token k covers its own characters.
 
 Decoding into inclusive character spans `(start, end, type)`:
-  * B-X opens a span; S-X (BMES) is a one-character span; O closes the open span.
-  * BIO: I-X continues an open X span. BMES: M-X continues it and E-X continues and closes it.
+  * B-X opens a span; S-X (BIOES, BMES) is a one-token span; O closes the open span.
+  * BIO: I-X continues an open X span. BIOES / BMES: I-X / M-X continues it and E-X continues and
+    closes it.
   * Repairs (counted, never silent): an I-/M-/E-X that does not continue an open X span opens a
     new span there (key "I-X without B-X" etc.). MSRA has 14 PER and 3 ORG such spans: the tails
     of names cut in two by the corpus's 100-character segmentation (e.g. "梁 S-PER" ends one
-    segment and "庆 M-PER 庭 E-PER" starts the next). In BMES, an X span still open when O, B-,
-    S-, another type or the sentence end arrives is closed at the previous character (key
+    segment and "庆 M-PER 庭 E-PER" starts the next). In BIOES / BMES, an X span still open when
+    O, B-, S-, another type or the sentence end arrives is closed at the previous token (key
     "X span without E-X"; none in MSRA).
 The repair counts are returned with the examples and logged as a warning.
 """
 import collections
 import dataclasses
+import itertools
 import os
 from typing import Dict, List, Tuple, Union
 
@@ -27,7 +34,7 @@ from flaxnlp.data.formats.ner import NerExample
 
 PathLike = Union[str, os.PathLike]
 
-SCHEMES = {"BIO": frozenset("BI"), "BMES": frozenset("BMES")}
+SCHEMES = {"BIO": frozenset("BI"), "BIOES": frozenset("BIES"), "BMES": frozenset("BMES")}
 
 # Official SIGHAN-2006 split of msra.txt, in segments (DATA.md Part 1 §3.1).
 MSRA_SPLITS = {"train": (0, 50658), "test": (50658, 55289)}
@@ -60,11 +67,11 @@ def _decode(tags: List[Tuple[str, str]], scheme: str, repairs) -> List[Tuple[int
   """Inclusive spans of a sentence's parsed tags (see the module docstring); counts repairs."""
   spans = []
   start, label = -1, ""  # the open span, if start >= 0
-  bmes = scheme == "BMES"
+  closed_by_e = scheme != "BIO"
   for k, (prefix, tag_label) in enumerate(tags + [("O", "")]):
     continues = start >= 0 and prefix in "IME" and tag_label == label
     if start >= 0 and not continues:  # the open span ends at k - 1
-      if bmes:
+      if closed_by_e:
         repairs[f"{label} span without E-{label}"] += 1
       spans.append((start, k - 1, label))
       start = -1
@@ -101,26 +108,77 @@ def _blocks(path: PathLike):
     start = stop + 1
 
 
-def _parse_file(path: PathLike, scheme: str):
-  """Yields `(NerExample, repairs Counter)` per sentence of a tagged file."""
+def _char_lines(path: PathLike, first_line: int, lines: List[str]):
+  """`(tokens, tag texts)` of a block of `char<space or tab>tag` lines (one-character tokens)."""
+  if not all([len(line) > 2 and line[1] in " \t" for line in lines]):
+    k = next(k for k, line in enumerate(lines) if len(line) < 3 or line[1] not in " \t")
+    raise DataFormatError(path, first_line + k,
+                          f"expected 'char<space or tab>tag', got {lines[k]!r}")
+  return [line[0] for line in lines], [line[2:] for line in lines]
+
+
+def _token_lines(path: PathLike, first_line: int, lines: List[str]):
+  """`(tokens, tag texts)` of a block of `token<tab>tag` lines, or `token<space>tag` when a line
+  has no tab; exactly two non-empty fields, trailing spaces and tabs ignored."""
+  tokens, tags = [], []
+  for k, line in enumerate(lines):
+    stripped = line.rstrip(" \t")
+    fields = stripped.split("\t" if "\t" in stripped else " ")
+    if len(fields) != 2 or not all(fields) or " " in fields[1]:
+      raise DataFormatError(path, first_line + k,
+                            f"expected 'token<tab or space>tag' (two fields), got {line!r}")
+    tokens.append(fields[0])
+    tags.append(fields[1])
+  return tokens, tags
+
+
+def _parse_file(path: PathLike, scheme: str, split_lines=_char_lines):
+  """Yields `(NerExample, repairs Counter)` per sentence of a tagged file.
+
+  `split_lines(path, first_line, lines)` gives a block's tokens and tag texts; the text is the
+  concatenation of the tokens and each token span maps to its tokens' character offsets.
+  """
   if scheme not in SCHEMES:
     raise ValueError(f"scheme must be one of {sorted(SCHEMES)}, got {scheme!r}")
   prefixes = SCHEMES[scheme]
   tag_cache = {}
   for first_line, lines in _blocks(path):
-    if not all([len(line) > 2 and line[1] in " \t" for line in lines]):
-      k = next(k for k, line in enumerate(lines) if len(line) < 3 or line[1] not in " \t")
-      raise DataFormatError(path, first_line + k,
-                            f"expected 'char<space or tab>tag', got {lines[k]!r}")
-    tags = [tag_cache.get(line[2:]) for line in lines]
+    tokens, tag_texts = split_lines(path, first_line, lines)
+    tags = [tag_cache.get(text) for text in tag_texts]
     for k in [k for k, parsed in enumerate(tags) if parsed is None]:
       try:
-        tags[k] = tag_cache[lines[k][2:]] = _parse_tag(lines[k][2:], prefixes)
+        tags[k] = tag_cache[tag_texts[k]] = _parse_tag(tag_texts[k], prefixes)
       except ValueError as e:
         raise DataFormatError(path, first_line + k, f"{e} ({scheme} scheme)") from e
     repairs = collections.Counter()
     spans = _decode(tags, scheme, repairs)
-    yield NerExample("".join([line[0] for line in lines]), sorted(spans)), repairs
+    text = "".join(tokens)
+    if len(text) != len(tokens):  # token spans -> character spans
+      ends = list(itertools.accumulate(len(token) for token in tokens))
+      spans = [(ends[i] - len(tokens[i]), ends[j] - 1, label) for i, j, label in spans]
+    yield NerExample(text, sorted(spans)), repairs
+
+
+def detect_scheme(path: PathLike) -> str:
+  """The tag scheme of a `read_conll` file, from the prefixes of its tags.
+
+  "BMES" when some tag is M-X, else "BIOES" when some tag is E-X or S-X, else "BIO" (a BMES file
+  without M- tags decodes the same as BIOES).
+
+  Raises:
+    DataFormatError: a malformed line, or both I- and M- tags (naming the first of each).
+  """
+  first = {}  # prefix -> line of its first tag
+  for first_line, lines in _blocks(path):
+    for k, tag in enumerate(_token_lines(path, first_line, lines)[1]):
+      first.setdefault(tag.partition("-")[0], first_line + k)
+  if "M" in first and "I" in first:
+    raise DataFormatError(path, max(first["M"], first["I"]),
+                          f"the tags mix I- (first at line {first['I']}) and M- (first at line "
+                          f"{first['M']}): neither BIO/BIOES nor BMES; fix the file")
+  if "M" in first:
+    return "BMES"
+  return "BIOES" if "E" in first or "S" in first else "BIO"
 
 
 def _corpus(path: PathLike, pairs) -> TaggedCorpus:
@@ -140,7 +198,7 @@ def read_char_tagged(path: PathLike, scheme: str) -> TaggedCorpus:
 
   Args:
     path: the file.
-    scheme: "BIO" or "BMES".
+    scheme: "BIO", "BIOES" or "BMES".
 
   Returns:
     `TaggedCorpus(examples, repairs)`, one example per non-empty sentence.
@@ -150,6 +208,28 @@ def read_char_tagged(path: PathLike, scheme: str) -> TaggedCorpus:
       valid for the scheme ("path:line: ...").
   """
   return _corpus(path, _parse_file(path, scheme))
+
+
+def read_conll(path: PathLike, scheme: str = "auto") -> TaggedCorpus:
+  """Reads a CoNLL-style token-per-line tagged file (tokens of any length, see the module doc).
+
+  Args:
+    path: the file.
+    scheme: "auto" (`detect_scheme`), "BIO", "BIOES" or "BMES".
+
+  Returns:
+    `TaggedCorpus(examples, repairs)`, one example per non-empty sentence; its text is the
+    concatenation of the tokens and its spans are inclusive character offsets into it.
+
+  Raises:
+    DataFormatError: a line that is not `token<tab or space>tag`, or a tag not valid for the
+      scheme ("path:line: ...").
+  """
+  if scheme == "auto":
+    scheme = detect_scheme(path)
+  elif scheme not in SCHEMES:
+    raise ValueError(f"tag scheme must be 'auto' or one of {sorted(SCHEMES)}, got {scheme!r}")
+  return _corpus(path, _parse_file(path, scheme, _token_lines))
 
 
 def read_msra(split: str) -> TaggedCorpus:

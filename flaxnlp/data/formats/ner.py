@@ -1,4 +1,5 @@
-"""NER examples and the JSON NER formats: CLUENER2020 (JSON lines) and CMeEE (one JSON array).
+"""NER examples and the JSON NER formats: CLUENER2020 (JSON lines), CMeEE (one JSON array) and
+span JSON lines (`{"text": ..., "spans": [[start, end, type], ...]}`).
 
 Every reader returns a list of `NerExample` with INCLUSIVE character spans `(start, end, type)`,
 sorted by (start, end, type), and checks each span against the text: `text[start:end + 1]` must
@@ -37,6 +38,22 @@ def _check_span(path, line, text, start, end, entity, what):
                           f"{text[start:end + 1]!r}, not the entity {entity!r}")
 
 
+def _text_records(path: PathLike):
+  """Yields `(line number, record)` for each non-blank line of a JSON-lines file whose record is
+  an object with a string "text"; anything else is a DataFormatError naming the line."""
+  with open(path, "rb") as f:
+    for line_number, line in enumerate(f, 1):
+      if not line.strip():
+        continue
+      try:
+        record = json.loads(line.decode("utf-8"))
+      except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise DataFormatError(path, line_number, f"invalid UTF-8 JSON: {e}") from e
+      if not isinstance(record, dict) or not isinstance(record.get("text"), str):
+        raise DataFormatError(path, line_number, 'expected an object with a string "text"')
+      yield line_number, record
+
+
 def read_cluener(path: PathLike) -> List[NerExample]:
   """Reads a CLUENER2020 file (`train.json`, `dev.json` or the unlabelled `test.json`).
 
@@ -51,34 +68,55 @@ def read_cluener(path: PathLike) -> List[NerExample]:
       does not spell its entity (message "path:line: ...").
   """
   examples = []
-  with open(path, "rb") as f:
-    for line_number, line in enumerate(f, 1):
-      if not line.strip():
-        continue
-      try:
-        record = json.loads(line.decode("utf-8"))
-      except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise DataFormatError(path, line_number, f"invalid UTF-8 JSON: {e}") from e
-      if not isinstance(record, dict) or not isinstance(record.get("text"), str):
-        raise DataFormatError(path, line_number, 'expected an object with a string "text"')
-      text, spans = record["text"], []
-      labels = record.get("label", {})
-      if not isinstance(labels, dict):
-        raise DataFormatError(path, line_number, '"label" must map type -> {entity: spans}')
-      for label, entities in labels.items():
-        if not isinstance(entities, dict):
-          raise DataFormatError(path, line_number, f"label {label!r}: expected {{entity: spans}}")
-        for entity, positions in entities.items():
-          if not isinstance(positions, list):
-            raise DataFormatError(path, line_number, f"entity {entity!r}: expected [[s, e], ...]")
-          for position in positions:
-            if not (isinstance(position, list) and len(position) == 2):
-              raise DataFormatError(path, line_number,
-                                    f"entity {entity!r}: position {position!r} is not [s, e]")
-            start, end = position
-            _check_span(path, line_number, text, start, end, entity, f"{label} {entity!r}")
-            spans.append((start, end, label))
-      examples.append(NerExample(text, sorted(spans)))
+  for line_number, record in _text_records(path):
+    text, spans = record["text"], []
+    labels = record.get("label", {})
+    if not isinstance(labels, dict):
+      raise DataFormatError(path, line_number, '"label" must map type -> {entity: spans}')
+    for label, entities in labels.items():
+      if not isinstance(entities, dict):
+        raise DataFormatError(path, line_number, f"label {label!r}: expected {{entity: spans}}")
+      for entity, positions in entities.items():
+        if not isinstance(positions, list):
+          raise DataFormatError(path, line_number, f"entity {entity!r}: expected [[s, e], ...]")
+        for position in positions:
+          if not (isinstance(position, list) and len(position) == 2):
+            raise DataFormatError(path, line_number,
+                                  f"entity {entity!r}: position {position!r} is not [s, e]")
+          start, end = position
+          _check_span(path, line_number, text, start, end, entity, f"{label} {entity!r}")
+          spans.append((start, end, label))
+    examples.append(NerExample(text, sorted(spans)))
+  return examples
+
+
+def read_span_jsonl(path: PathLike) -> List[NerExample]:
+  """Reads span JSON lines: `{"text": str, "spans": [[start, end, type], ...]}` per line.
+
+  `end` is INCLUSIVE (the span is `text[start:end + 1]`), `type` a non-empty string; spans may
+  nest or overlap. Other keys are ignored; blank lines are skipped.
+
+  Raises:
+    DataFormatError: invalid JSON, a missing/non-string "text", a missing/non-list "spans", or a
+      span that is not `[start, end, type]` inside the text (message "path:line: ...").
+  """
+  examples = []
+  for line_number, record in _text_records(path):
+    if not isinstance(record.get("spans"), list):
+      raise DataFormatError(path, line_number,
+                            'expected "spans": [[start, end_inclusive, type], ...]')
+    text, spans = record["text"], []
+    for span in record["spans"]:
+      if not (isinstance(span, list) and len(span) == 3 and isinstance(span[2], str)
+              and span[2]):
+        raise DataFormatError(path, line_number,
+                              f"span {span!r} is not [start, end_inclusive, type]")
+      start, end, label = span
+      if not (isinstance(start, int) and isinstance(end, int) and 0 <= start <= end < len(text)):
+        raise DataFormatError(path, line_number, f"span {span!r}: [start, end_inclusive] is "
+                              f"not inside the text of length {len(text)}")
+      spans.append((start, end, label))
+    examples.append(NerExample(text, sorted(spans)))
   return examples
 
 
