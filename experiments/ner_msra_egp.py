@@ -24,8 +24,11 @@ Measured here (2 CPU cores):
   default: test F1 0.5710 (P 0.751, R 0.461; LOC 0.589, ORG 0.436, PER 0.633) after 2,400 steps,
     5.6 min wall while tests ran beside it (7.2 steps/s, 5,075 real tokens/s, 5 compiled shapes);
     ≈ 4 min on idle cores (the RoPE-off run below: 11.0 steps/s, 3.9 min).
-    With `flaxnlp.layers.Dropout` (other masks, same rate; later session, faster host): test F1 0.5610
-    (P 0.763, R 0.443), 2.9 min at 14.9 steps/s. The rows below used flax's `nn.Dropout`.
+    On a later session's machine: test F1 0.5610 (P 0.763, R 0.443), 2.9 min at 14.9 steps/s, both
+    with `flaxnlp.layers.Dropout` and with the code of commit 68e2bd2 (flax's `nn.Dropout`; same
+    F1 to the last digit). Both dropout rates are 0 here, so no mask differs: the 0.571 → 0.561
+    change is the host's (XLA:CPU floating-point rounding differs between machines, and 2,400
+    steps amplify it); on one machine the run is deterministic.
   RoPE ablation (`--config.task_args.use_rope=False`, same budget): test F1 0.4962 (P 0.706,
     R 0.383), train loss 0.869 vs 0.784: relative positions are worth +0.075 F1 here. The same config at 1,200
     steps without length grouping (buckets 64/96/128): F1 0.5205 (P 0.751, R 0.398) in 3.1 min at
