@@ -8,7 +8,9 @@ import numpy as np
 import optax
 import pytest
 
-from optim_testing import assert_trees_close, random_tree, run_updates
+from optim_testing import (assert_trees_close, check_chain_with_clipping,
+                           check_dtypes_and_state_structure, check_masked,
+                           check_single_compilation, random_tree, run_updates)
 
 from flaxnlp.optim import ScaleByAdaxState, adax, adaxw, scale_by_adax
 
@@ -248,27 +250,12 @@ def test_inject_hyperparams_hand_worked():
 
 @pytest.mark.parametrize("entry", REGISTRY, ids=IDS)
 def test_chain_with_clipping(entry):
-  """chain(clip_by_global_norm(c), tx) = tx on gradients rescaled to norm c by hand."""
-  params = random_tree(0)
-  grads = [random_tree(s, scale=10.0) for s in (1, 2, 3)]
-  norm = lambda g: np.sqrt(sum(np.sum(np.square(np.asarray(x, np.float64)))
-                               for x in jax.tree.leaves(g)))
-  clipped = [jax.tree.map(lambda x, g=g: x / norm(g), g) for g in grads]
-  got = run_updates(optax.chain(optax.clip_by_global_norm(1.0), make(entry, 0.1)), grads, params)
-  assert_trees_close(got, run_updates(make(entry, 0.1), clipped, params), rtol=1e-5)
+  check_chain_with_clipping(lambda lr: make(entry, lr))
 
 
 @pytest.mark.parametrize("entry", REGISTRY, ids=IDS)
 def test_masked(entry):
-  """optax.masked: masked-in leaves follow tx on their own subtree, the rest pass through."""
-  params = random_tree(0)
-  grads = [random_tree(s) for s in (1, 2, 3)]
-  got = run_updates(optax.masked(make(entry, 0.1), {"kernel": True, "bias": False}), grads, params)
-  only_w = run_updates(make(entry, 0.1), [{"kernel": g["kernel"]} for g in grads],
-                       {"kernel": params["kernel"]})
-  for u, uw, g in zip(got, only_w, grads):
-    assert_trees_close(u["kernel"], uw["kernel"])
-    np.testing.assert_array_equal(np.asarray(u["bias"]), np.asarray(g["bias"]))
+  check_masked(lambda lr: make(entry, lr))
 
 
 @pytest.mark.parametrize("entry", REGISTRY, ids=IDS)
@@ -286,28 +273,13 @@ def test_multisteps(entry):
 
 @pytest.mark.parametrize("entry", REGISTRY, ids=IDS)
 def test_preserves_dtypes_and_state_structure(entry):
-  params = {"a": jnp.ones(4, jnp.bfloat16), "b": jnp.ones((2, 2), jnp.float32)}
   tx = make(entry, 1e-3)
-  state = tx.init(params)
-  spec = lambda tree: jax.tree.map(lambda x: (x.shape, x.dtype), tree)
-  for _ in range(2):
-    updates, new_state = tx.update(jax.tree.map(jnp.ones_like, params), state, params)
-    assert spec(updates) == spec(params)
-    new_params = optax.apply_updates(params, updates)
-    assert spec(new_params) == spec(params)  # bf16 params stay bf16
-    assert spec(new_state) == spec(state)
-    params, state = new_params, new_state
+  check_dtypes_and_state_structure(tx)
 
 
 @pytest.mark.parametrize("entry", REGISTRY, ids=IDS)
 def test_no_recompilation_on_repeated_updates(entry):
-  tx = make(entry, 1e-3)
-  params = random_tree(0)
-  state = tx.init(params)
-  update = jax.jit(tx.update)
-  for s in range(5):
-    _, state = update(random_tree(s), state, params)
-  assert update._cache_size() == 1  # pylint: disable=protected-access
+  check_single_compilation(make(entry, 1e-3))
 
 
 def test_rejects_unknown_eps_placement():
