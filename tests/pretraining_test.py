@@ -143,3 +143,22 @@ def test_pretraining_uses_the_context_on_held_out_records(tiny_corpus, tmp_path)
   ev = trainer_lib.Trainer(config, tmp_path, devices=jax.devices()[:1]).train()["eval"]
   assert ev["mlm_loss"] < ev["unigram_mlm_loss"] - 0.05
   assert ev["mlm_accuracy"] >= ev["unigram_mlm_accuracy"]
+
+
+def test_export_writes_the_trained_encoder(tiny_corpus, tmp_path):
+  """`flaxnlp.train.export` of a 2-step run: load_pretrained gives back the run's encoder params."""
+  from flaxnlp.models import checkpoints  # pylint: disable=import-outside-toplevel
+  from flaxnlp.train import export  # pylint: disable=import-outside-toplevel
+  config = tiny_config(tiny_corpus)
+  config.unlock()
+  config.train.num_steps = config.train.checkpoint_every = config.train.eval_every = 2
+  config.lock()
+  trainer = trainer_lib.Trainer(config, tmp_path / "run", devices=jax.devices()[:1])
+  trainer.train()
+  export.export_encoder(config, tmp_path / "run", tmp_path / "hf")
+  encoder_config, loaded = checkpoints.load_pretrained(tmp_path / "hf")
+  assert (encoder_config.hidden_size, encoder_config.num_hidden_layers) == (64, 2)
+  assert (tmp_path / "hf" / "vocab.txt").read_text() == paths.chinese_bert_vocab().read_text()
+  trained = jax.device_get(trainer.load_eval_params())["encoder"]
+  jax.tree.map(lambda a, b: np.testing.assert_array_equal(np.asarray(a), np.asarray(b)),
+               trained, loaded)

@@ -26,7 +26,7 @@ import json
 import os
 import pathlib
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping
 
 import numpy as np
 
@@ -316,18 +316,6 @@ def build_corpus(sources: Mapping[str, Callable[[], Iterable[str]]], out_dir: Pa
   return stats
 
 
-def read_stats(out_dir: PathLike) -> dict:
-  """The `stats.json` of a built corpus."""
-  return json.loads((pathlib.Path(out_dir) / "stats.json").read_text())
-
-
 def is_built(out_dir: PathLike) -> bool:
   """True when `build_corpus` completed in `out_dir` (stats.json is written last)."""
   return (pathlib.Path(out_dir) / "stats.json").exists()
-
-
-def corpus_texts(path: PathLike, tokenizer, limit: int | None = None) -> Sequence[str]:
-  """Decoded text of the first `limit` records of an array_record file (for inspection/tests)."""
-  records = PackedSequences(path)
-  count = len(records) if limit is None else min(limit, len(records))
-  return [tokenizer.decode(records[k][0]) for k in range(count)]
