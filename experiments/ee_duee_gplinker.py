@@ -42,17 +42,16 @@ from flaxnlp.tasks.event_extraction import ee_task_args
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
-  """DuEE GPLinker config; `arg` ∈ {None, "pretrained", "fin"}."""
-  if arg not in (None, "", "pretrained", "fin"):
-    raise UserError(f"unknown variant {arg!r}; one of default | pretrained | fin")
-  c = configs.base_config()
+  """DuEE GPLinker config; `arg` ∈ {None, "scratch", "pretrained", "fin"}."""
+  if arg not in (None, "", "scratch", "pretrained", "fin"):
+    raise UserError(f"unknown variant {arg!r}; one of default | scratch | pretrained | fin")
+  c = configs.base_config(warm_start="zh-small" if arg in (None, "", "fin") else "")
   c.task = "event_extraction"
   c.task_args = ee_task_args(maxlen=128, num_train=1000)
-  c.model = configs.bert_config(hidden_size=128, num_hidden_layers=2, num_attention_heads=2,
-                                intermediate_size=512, hidden_dropout_prob=0.0,
-                                attention_probs_dropout_prob=0.0)
+  if arg == "scratch":
+    c.model = configs.encoder("tiny", hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
   c.optimizer.name = "adamw"
-  c.optimizer.learning_rate = 1e-3
+  c.optimizer.learning_rate = 1e-3 if arg == "scratch" else 3e-4
   c.optimizer.schedule = "linear"
   c.optimizer.clip_norm = 1.0  # with 2e-3 and no clipping the post-LN encoder diverged (docstring)
   c.train.batch_size = 16
@@ -65,8 +64,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   c.train.best_metric = "f1"
   if arg == "pretrained":
     c.init_checkpoint_required = True
-    c.model = configs.bert_config(hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
-                                  intermediate_size=3072)
+    c.model = configs.encoder("base")
     c.optimizer.learning_rate = 2e-5
     c.optimizer.schedule = "constant"
     c.optimizer.clip_norm = 0.0

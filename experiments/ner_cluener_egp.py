@@ -39,30 +39,27 @@ NUM_TRAIN = 10748
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
-  """CLUENER + EGP config; `arg` ∈ {None, "long", "pretrained"}."""
-  if arg not in (None, "", "long", "pretrained"):
-    raise UserError(f"unknown variant {arg!r}; one of (default) | long | pretrained")
-  c = configs.base_config()
+  """CLUENER + EGP config; `arg` ∈ {None, "scratch", "pretrained"}."""
+  if arg not in (None, "", "scratch", "pretrained"):
+    raise UserError(f"unknown variant {arg!r}; one of (default) | scratch | pretrained")
+  c = configs.base_config(warm_start="" if arg else "zh-small")
   c.task = "ner"
   c.task_args = ner.ner_task_args(dataset="cluener", head="egp", maxlen=64, loss="dense")
-  c.model = configs.bert_config(hidden_size=128, num_hidden_layers=2, num_attention_heads=2,
-                                intermediate_size=512)
   c.optimizer.name = "adamw"
-  c.optimizer.learning_rate = 2e-3
+  c.optimizer.learning_rate = 3e-4
   c.optimizer.weight_decay = 0.01
   c.optimizer.schedule = "linear"
   c.train.batch_size = 32
-  epochs = 15
-  if arg == "long":  # 4 layers, hidden 256, 20 epochs
-    c.model = configs.bert_config(hidden_size=256, num_hidden_layers=4, num_attention_heads=4,
-                                  intermediate_size=1024)
-    c.optimizer.learning_rate = 1e-3
-    epochs = 20
+  epochs = 5
+  if arg == "scratch":
+    c.model = configs.encoder("tiny")
+    c.optimizer.learning_rate = 2e-3
+    epochs = 15
   c.train.num_steps = epochs * NUM_TRAIN // 32
   c.optimizer.warmup_steps = c.train.num_steps // 10
   c.train.buckets = (32, 48, 64)
   c.train.length_group_batches = 16  # batches of similar lengths (less padding)
-  c.train.eval_every = 3 * NUM_TRAIN // 32
+  c.train.eval_every = (1 if arg is None else 3) * NUM_TRAIN // 32
   c.train.checkpoint_every = c.train.eval_every
   c.train.eval_batch_size = 64
   c.train.best_metric = "f1"

@@ -48,41 +48,39 @@ from flaxnlp import configs
 from flaxnlp.errors import UserError
 from flaxnlp.tasks import ner
 
+NUM_TRAIN = 50658
+STEPS_IN_10_MINUTES = 1200
+
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
-  """MSRA + EGP config; `arg` ∈ {None, "long", "pretrained"} (see the module docstring)."""
+  """MSRA + EGP config; `arg` ∈ {None, "long", "scratch", "pretrained"} (module docstring)."""
   variant = arg or "default"
-  if variant not in ("default", "long", "pretrained"):
-    raise UserError(f"unknown variant {arg!r}; one of default | long | pretrained")
-  c = configs.base_config()
+  if variant not in ("default", "long", "scratch", "pretrained"):
+    raise UserError(f"unknown variant {arg!r}; one of default | long | scratch | pretrained")
+  c = configs.base_config(warm_start="zh-small" if variant in ("default", "long") else "")
   c.task = "ner"
   c.task_args = ner.ner_task_args(dataset="msra", head="egp", maxlen=128, loss="dense")
-  c.model = configs.bert_config(hidden_size=128, num_hidden_layers=2, num_attention_heads=2,
-                                intermediate_size=512, hidden_dropout_prob=0.0,
-                                attention_probs_dropout_prob=0.0)
   c.optimizer.name = "adamw"
-  c.optimizer.learning_rate = 2e-3
+  c.optimizer.learning_rate = 3e-4
   c.optimizer.schedule = "linear"
   c.optimizer.weight_decay = 0.01
-  c.train.batch_size = 16
-  c.train.num_steps = 2400
+  c.train.batch_size = 32
+  c.train.num_steps = NUM_TRAIN // 32 if variant == "long" else STEPS_IN_10_MINUTES
+  if variant == "scratch":
+    c.model = configs.encoder("tiny", hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
+    c.optimizer.learning_rate = 2e-3
+    c.train.batch_size = 16
+    c.train.num_steps = 2400
+  c.optimizer.warmup_steps = c.train.num_steps // 10
   c.train.buckets = (32, 48, 64, 96, 128)
   c.train.length_group_batches = 16  # batches of similar lengths (less padding)
-  if variant == "long":          # 4 layers, hidden 256, 2 epochs
-    c.model = configs.bert_config(hidden_size=256, num_hidden_layers=4, num_attention_heads=4,
-                                  intermediate_size=1024)
-    c.optimizer.learning_rate = 1e-3
-    c.train.batch_size = 32
-    c.train.num_steps = 2 * 50658 // 32
-  c.optimizer.warmup_steps = c.train.num_steps // 10
   c.train.eval_split = "test"
   c.train.eval_every = 0          # evaluate once, at the end (MSRA has no dev set)
   c.train.eval_batch_size = 64
   c.train.log_every = 50
-  c.train.checkpoint_every = 1000 if variant == "long" else c.train.num_steps
+  c.train.checkpoint_every = min(c.train.num_steps, 1000)
   if variant == "pretrained":     # bojone's set-up (ALGORITHMS §4.5)
-    ner.use_pretrained_bert_setup(c, num_train_examples=50658)
+    ner.use_pretrained_bert_setup(c, num_train_examples=NUM_TRAIN)
     c.init_checkpoint_required = True
   c.lock()
   return c
-

@@ -31,21 +31,19 @@ NUM_TRAIN = 4636
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
-  """People's Daily + EGP config; `arg` ∈ {None, "pretrained"}."""
-  if arg not in (None, "", "pretrained"):
-    raise UserError(f"unknown variant {arg!r}; one of (default) | pretrained")
-  c = configs.base_config()
+  """People's Daily + EGP config; `arg` ∈ {None, "scratch", "pretrained"}."""
+  if arg not in (None, "", "scratch", "pretrained"):
+    raise UserError(f"unknown variant {arg!r}; one of (default) | scratch | pretrained")
+  c = configs.base_config(warm_start="" if arg else "zh-small")
   c.task = "ner"
   c.task_args = ner.ner_task_args(dataset="peoples_daily", head="egp", maxlen=256,
                                   eval_maxlen=512, loss="dense")
-  c.model = configs.bert_config(hidden_size=256, num_hidden_layers=4, num_attention_heads=4,
-                                intermediate_size=1024)
   c.optimizer.name = "adamw"
-  c.optimizer.learning_rate = 1e-3
+  c.optimizer.learning_rate = 1e-3 if arg == "scratch" else 3e-4
   c.optimizer.weight_decay = 0.01
   c.optimizer.schedule = "linear"
   c.train.batch_size = 32
-  c.train.num_steps = 20 * NUM_TRAIN // 32
+  c.train.num_steps = (20 if arg == "scratch" else 10) * NUM_TRAIN // 32
   c.optimizer.warmup_steps = c.train.num_steps // 10
   c.train.buckets = (32, 64, 128, 256, 512)
   c.train.length_group_batches = 16  # batches of similar lengths (less padding)

@@ -30,20 +30,20 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     raise UserError(f"unknown variant {arg!r}; one of default | tiny")
   c = configs.base_config()
   c.task = "pretraining"
-  c.task_args = pretraining.task_args(objectives=ml_collections.ConfigDict(dict(mlm=0.8,
-                                                                                unilm=0.2)))
+  c.task_args = pretraining.task_args(
+      objectives=ml_collections.ConfigDict(dict(mlm=0.8, unilm=0.2)), whole_word_masking=False)
   c.model = configs.bert_config(hidden_size=256, num_hidden_layers=4, num_attention_heads=4,
                                 intermediate_size=1024)
   c.optimizer.name = "adamw"
   c.optimizer.learning_rate = 1e-3
   c.optimizer.weight_decay = 0.01
   c.optimizer.clip_norm = 1.0
-  c.optimizer.warmup_steps = 300
+  c.optimizer.warmup_steps = 200
   c.train.batch_size = 64
-  c.train.num_steps = 3000
+  c.train.num_steps = 1600
   c.train.buckets = (128,)
   c.train.log_every = 50
-  c.train.eval_every = 500
+  c.train.eval_every = 400
   c.train.checkpoint_every = 200
   c.train.eval_batch_size = 64
   c.train.max_eval_examples = 1024

@@ -37,30 +37,29 @@ from flaxnlp.tasks import reading_comprehension as rc
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
-  """CMRC 2018 config; `arg` ∈ {None, "long"} (see the module docstring)."""
+  """CMRC 2018 config; `arg` ∈ {None, "long", "scratch"} (see the module docstring)."""
   variant = arg or "default"
-  if variant not in ("default", "long"):
-    raise UserError(f"unknown variant {arg!r}; one of default | long")
-  c = configs.base_config()
+  if variant not in ("default", "long", "scratch"):
+    raise UserError(f"unknown variant {arg!r}; one of default | long | scratch")
+  c = configs.base_config(warm_start="" if variant == "scratch" else "zh-small")
   c.task = "reading_comprehension"
   c.task_args = rc.rc_task_args("cmrc2018", max_p_len=128, max_q_len=32, max_a_len=16,
                                 beam_size=2, extractive=True, cmrc_window_chars=126)
-  c.model = configs.bert_config(hidden_size=128, num_hidden_layers=2, num_attention_heads=2,
-                                intermediate_size=512, hidden_dropout_prob=0.0,
-                                attention_probs_dropout_prob=0.0)
+  if variant == "scratch":
+    c.model = configs.encoder("tiny", hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
   c.optimizer.name = "adamw"
-  c.optimizer.learning_rate = 1e-3
+  c.optimizer.learning_rate = 1e-3 if variant == "scratch" else 3e-4
   c.optimizer.schedule = "linear"
   c.train.batch_size = 16
-  c.train.num_steps = 300 if variant == "default" else 20 * 3600 // 16
+  c.train.num_steps = {"default": 1000, "scratch": 300, "long": 20 * 3600 // 16}[variant]
   c.optimizer.warmup_steps = c.train.num_steps // 20
   c.train.buckets = (96, 128, 192)
   c.train.length_group_batches = 16  # batches of similar lengths (less padding)
-  c.train.eval_every = 0 if variant == "default" else 2000
+  c.train.eval_every = 0 if variant != "long" else 2000
   c.train.eval_batch_size = 32
-  c.train.max_eval_examples = 128 if variant == "default" else 0
+  c.train.max_eval_examples = 128 if variant != "long" else 0
   c.train.best_metric = "cmrc_f1"
   c.train.log_every = 50
-  c.train.checkpoint_every = c.train.num_steps if variant == "default" else 2000
+  c.train.checkpoint_every = c.train.num_steps if variant != "long" else 2000
   c.lock()
   return c

@@ -48,8 +48,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   c.task = "reading_comprehension"
   c.task_args = rc.rc_task_args("webqa_sogouqa", simplified_vocab=True, max_p_len=256,
                                 max_q_len=64, max_a_len=32, beam_size=2, extractive=True)
-  c.model = configs.bert_config(hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
-                                intermediate_size=3072)
+  c.model = configs.encoder("base")
   c.init_checkpoint_required = True
   c.optimizer.name = "adamw"
   c.optimizer.learning_rate = 1e-5

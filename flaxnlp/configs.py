@@ -13,7 +13,18 @@ import pathlib
 import ml_collections
 from ml_collections import config_dict
 
+from flaxnlp import paths
 from flaxnlp.errors import UserError
+
+# Encoder sizes (HF `BertConfig` fields) every experiment picks from by name.
+ENCODER_SIZES = {
+    "tiny": dict(hidden_size=128, num_hidden_layers=2, num_attention_heads=2,
+                 intermediate_size=512),     # the from-scratch set-ups (`:scratch`)
+    "small": dict(hidden_size=256, num_hidden_layers=4, num_attention_heads=4,
+                  intermediate_size=1024),   # the shipped zh-small encoder's size
+    "base": dict(hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
+                 intermediate_size=3072),    # BERT-base (the posts' set-ups, `:pretrained`)
+}
 
 
 def bert_config(**overrides) -> ml_collections.ConfigDict:
@@ -33,15 +44,30 @@ def bert_config(**overrides) -> ml_collections.ConfigDict:
   return c
 
 
-def base_config() -> ml_collections.ConfigDict:
-  """Fields shared by all experiments; task-specific settings live under `config.task_args`."""
+def encoder(size: str, **overrides) -> ml_collections.ConfigDict:
+  """`bert_config` of a named size in ENCODER_SIZES ("tiny" | "small" | "base"), plus `overrides`."""
+  if size not in ENCODER_SIZES:
+    raise UserError(f"unknown encoder size {size!r}; one of {' | '.join(ENCODER_SIZES)}")
+  return bert_config(**{**ENCODER_SIZES[size], **overrides})
+
+
+def base_config(warm_start: str = "") -> ml_collections.ConfigDict:
+  """Fields shared by all experiments; task-specific settings live under `config.task_args`.
+
+  `warm_start="zh-small"`: the encoder is the shipped `weights/zh-small` (size "small", dropout
+  0.1), loaded from `paths.zh_small_dir()`; "" leaves `model` at `bert_config()` from scratch.
+  """
+  if warm_start not in ("", "zh-small"):
+    raise UserError(f"unknown warm start {warm_start!r}; one of '' | 'zh-small'")
   c = ml_collections.ConfigDict()
   c.task = config_dict.placeholder(str)        # registry name, e.g. "ner"
   c.task_args = ml_collections.ConfigDict()    # task-specific (data paths, heads, lengths, ...)
   c.seed = 0
 
-  c.model = bert_config()
-  c.init_checkpoint = config_dict.placeholder(str)  # HF dir or Google TF checkpoint to warm-start from
+  c.model = encoder("small") if warm_start else bert_config()
+  # HF dir or Google TF checkpoint to warm-start from
+  c.init_checkpoint = (str(paths.zh_small_dir()) if warm_start
+                       else config_dict.placeholder(str))
   c.init_checkpoint_required = False      # True (`:pretrained` variants): training needs init_checkpoint
   c.init_checkpoint_allow_partial = False  # True: a warm start may leave encoder leaves at init
 

@@ -5,6 +5,7 @@ import runpy
 
 import pytest
 
+from flaxnlp import configs, paths
 from flaxnlp.errors import UserError
 from flaxnlp.tasks import registry
 
@@ -12,16 +13,16 @@ ROOT = pathlib.Path(__file__).resolve().parents[1] / "experiments"
 VARIANTS = {
     "_tiny": [None, "adamw", "ema", "accum"],
     "classification_goemotions": [None, "pretrained", "tiny"],
-    "ee_duee_gplinker": [None, "pretrained", "fin"],
-    "ner_cluener_egp": [None, "long", "pretrained"],
-    "ner_cluener_gp": [None, "long", "pretrained"],
-    "ner_cmeee_egp": [None, "pretrained"],
-    "ner_msra_egp": [None, "long", "pretrained"],
-    "ner_peoples_daily_egp": [None, "pretrained"],
+    "ee_duee_gplinker": [None, "scratch", "pretrained", "fin"],
+    "ner_cluener_egp": [None, "scratch", "pretrained"],
+    "ner_cluener_gp": [None, "scratch", "pretrained"],
+    "ner_cmeee_egp": [None, "scratch", "pretrained"],
+    "ner_msra_egp": [None, "long", "scratch", "pretrained"],
+    "ner_peoples_daily_egp": [None, "scratch", "pretrained"],
     "pretrain_zh_small": [None, "tiny"],
-    "rc_cmrc2018_seq2seq": [None, "long"],
+    "rc_cmrc2018_seq2seq": [None, "long", "scratch"],
     "rc_webqa_sogouqa_seq2seq": [None],
-    "re_duie_gplinker": [None, "pretrained"],
+    "re_duie_gplinker": [None, "scratch", "pretrained"],
 }
 
 
@@ -57,3 +58,29 @@ def test_pretrained_variants_require_init_checkpoint(name):
   get_config = runpy.run_path(str(ROOT / f"{name}.py"))["get_config"]
   c = get_config(None if name == "rc_webqa_sogouqa_seq2seq" else "pretrained")
   assert c.init_checkpoint_required
+
+
+CHINESE_FINE_TUNING = ["ee_duee_gplinker", "ner_cluener_egp", "ner_cluener_gp", "ner_cmeee_egp",
+                       "ner_msra_egp", "ner_peoples_daily_egp", "rc_cmrc2018_seq2seq",
+                       "re_duie_gplinker"]
+
+
+@pytest.mark.parametrize("name", CHINESE_FINE_TUNING)
+def test_chinese_experiments_fine_tune_zh_small_unless_scratch(name):
+  get_config = runpy.run_path(str(ROOT / f"{name}.py"))["get_config"]
+  default, scratch = get_config(None), get_config("scratch")
+  assert default.init_checkpoint == str(paths.zh_small_dir())
+  assert {k: default.model[k] for k in configs.ENCODER_SIZES["small"]} == (
+      configs.ENCODER_SIZES["small"])
+  assert scratch.init_checkpoint is None
+  if "pretrained" in VARIANTS[name]:  # BERT-base weights come from the user, never zh-small
+    pretrained = get_config("pretrained")
+    assert pretrained.init_checkpoint is None and pretrained.model.hidden_size == 768
+
+
+def test_encoder_presets_and_warm_starts_refuse_unknown_names():
+  assert configs.encoder("base", hidden_dropout_prob=0.0).num_hidden_layers == 12
+  with pytest.raises(UserError, match="tiny | small | base"):
+    configs.encoder("large")
+  with pytest.raises(UserError, match="zh-small"):
+    configs.base_config(warm_start="zh-big")

@@ -144,7 +144,7 @@ def test_eval_and_predict_before_any_checkpoint(tmp_path):
 
 # ---- Data errors ---------------------------------------------------------------------------------
 def _ner(data_dir, workdir, *flags):
-  return _launch(f"--config={ROOT}/experiments/ner_cluener_egp.py", f"--workdir={workdir}",
+  return _launch(f"--config={ROOT}/experiments/ner_cluener_egp.py:scratch", f"--workdir={workdir}",
                  f"--config.task_args.data_dir={data_dir}", *TINY_BERT, *flags)
 
 
@@ -173,11 +173,11 @@ def test_malformed_line_names_file_and_line(tmp_path):
 
 def test_predict_input_without_its_field_names_file_and_line(tmp_path):
   ner_wd, re_wd = tmp_path / "ner", tmp_path / "re"
-  _saved_config(ner_wd, "ner_cluener_egp", data_dir=str(tmp_path))
+  _saved_config(ner_wd, "ner_cluener_egp", "scratch", data_dir=str(tmp_path))
   (tmp_path / "all_50_schemas").write_text(json.dumps(
       {"subject_type": "图书作品", "predicate": "作者", "object_type": "人物"},
       ensure_ascii=False) + "\n")
-  _saved_config(re_wd, "re_duie_gplinker", data_dir=str(tmp_path))
+  _saved_config(re_wd, "re_duie_gplinker", "scratch", data_dir=str(tmp_path))
   (tmp_path / "in.jsonl").write_text('{"text": "北京"}\n\n{"txt": "上海"}\n')
   for wd, expected in ((ner_wd, '"text"'), (re_wd, "no 'text' field")):
     _user_error(_launch(f"--workdir={wd}", "--mode=predict", f"--input={tmp_path / 'in.jsonl'}",

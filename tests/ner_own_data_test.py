@@ -206,7 +206,7 @@ def test_conll_with_new_types_trains_evaluates_and_predicts(tmp_path):
   train = _write(tmp_path, "train.conll", TRAIN_CONLL)
   evaluation = _write(tmp_path, "eval.conll", EVAL_CONLL)
   wd = tmp_path / "w"
-  r = _launch(f"--config={ROOT}/experiments/ner_msra_egp.py", f"--workdir={wd}",
+  r = _launch(f"--config={ROOT}/experiments/ner_msra_egp.py:scratch", f"--workdir={wd}",
               "--config.task_args.dataset=conll", f"--config.task_args.files.train={train}",
               f"--config.task_args.files.eval={evaluation}", "--config.train.eval_split=eval",
               "--config.model.hidden_size=32", "--config.model.num_hidden_layers=1",

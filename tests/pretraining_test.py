@@ -9,7 +9,8 @@ from experiments import pretrain_zh_small
 from flaxnlp import paths
 from flaxnlp.data import corpus
 from flaxnlp.data.tokenizer import Tokenizer
-from flaxnlp.tasks import pretraining
+from flaxnlp.errors import UserError
+from flaxnlp.tasks import pretraining, registry
 from flaxnlp.train import trainer as trainer_lib
 
 
@@ -162,3 +163,12 @@ def test_export_writes_the_trained_encoder(tiny_corpus, tmp_path):
   trained = jax.device_get(trainer.load_eval_params())["encoder"]
   jax.tree.map(lambda a, b: np.testing.assert_array_equal(np.asarray(a), np.asarray(b)),
                trained, loaded)
+
+
+def test_default_corpus_is_not_built_without_every_evaluation_file(tmp_path, monkeypatch):
+  monkeypatch.setenv("FLAXNLP_SHARED_DATA", str(tmp_path / "nowhere"))
+  monkeypatch.setattr(paths, "cache_dir", lambda: tmp_path / "cache")
+  c = pretrain_zh_small.get_config("tiny")
+  with pytest.raises(UserError, match="evaluation files are missing"):
+    registry.get(c.task)(c).examples("train")
+  assert not (tmp_path / "cache").exists()

@@ -89,23 +89,33 @@ def sources() -> dict[str, Source]:
   return out
 
 
+def _char_tagged_texts(path: pathlib.Path) -> Iterator[str]:
+  return (ex.text for ex in formats.read_char_tagged(path, "BIO").examples)
+
+
+# Shared-data files holding evaluated text (under `paths.shared_data_dir()`) and their readers.
+EVAL_FILES: dict[str, Callable[[pathlib.Path], Iterable[str]]] = {
+    "cluener2020/dev.json": _json_texts,
+    "cluener2020/test.json": _json_texts,
+    "cmeee_v2/CMeEE-V2_test.json": _json_texts,
+    "cmeee_v2/CMeEE-V2_dev.json": lambda _: (ex.text for ex in ner.read_split("cmeee", "eval")),
+    "people_daily_ner/example.dev": _char_tagged_texts,
+    "people_daily_ner/example.test": _char_tagged_texts,
+    "duie/duie_v1_subset/dev_data.json": lambda p: (ex.text for ex in duie.read_duie(p)),
+    "duee1.0/dev.json": lambda p: (ex.text for ex in duee.read_duee(p)),
+    "duee1.0/test1.json": _json_texts,
+    "cmrc2018/cmrc2018_dev.json": _cmrc_texts,
+}
+
+
+def missing_eval_files() -> list[pathlib.Path]:
+  """The EVAL_FILES absent on this machine: their texts cannot be kept out of a corpus."""
+  return [_shared(relative) for relative in EVAL_FILES if not _shared(relative).exists()]
+
+
 def eval_texts() -> Iterator[str]:
-  """Every text an experiment evaluates on (those whose files are present)."""
+  """Every text an experiment evaluates on: MSRA test and the EVAL_FILES that are present."""
   yield from (ex.text for ex in formats.read_msra("test").examples)
-  files: list[tuple[str, Callable[[pathlib.Path], Iterable[str]]]] = [
-      ("cluener2020/dev.json", _json_texts), ("cluener2020/test.json", _json_texts),
-      ("cmeee_v2/CMeEE-V2_test.json", _json_texts),
-      ("people_daily_ner/example.dev",
-       lambda p: (ex.text for ex in formats.read_char_tagged(p, "BIO").examples)),
-      ("people_daily_ner/example.test",
-       lambda p: (ex.text for ex in formats.read_char_tagged(p, "BIO").examples)),
-      ("duie/duie_v1_subset/dev_data.json", lambda p: (ex.text for ex in duie.read_duie(p))),
-      ("duee1.0/dev.json", lambda p: (ex.text for ex in duee.read_duee(p))),
-      ("duee1.0/test1.json", _json_texts),
-      ("cmrc2018/cmrc2018_dev.json", _cmrc_texts),
-  ]
-  for relative, read in files:
+  for relative, read in EVAL_FILES.items():
     if _shared(relative).exists():
       yield from read(_shared(relative))
-  if _shared("cmeee_v2/CMeEE-V2_dev.json").exists():
-    yield from (ex.text for ex in ner.read_split("cmeee", "eval"))

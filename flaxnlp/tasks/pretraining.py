@@ -41,6 +41,7 @@ import optax
 
 from flaxnlp import paths
 from flaxnlp.data import corpus
+from flaxnlp.errors import UserError
 from flaxnlp.models import bert, encoders
 from flaxnlp.tasks import base, registry
 
@@ -171,6 +172,13 @@ class PretrainingTask(base.Task):
         raise FileNotFoundError(f"task_args.corpus_dir={self.corpus_dir} holds no built corpus "
                                 "(stats.json missing); build it with flaxnlp.data.corpus")
       from flaxnlp.tasks import corpus_sources  # pylint: disable=import-outside-toplevel
+      missing = corpus_sources.missing_eval_files()
+      if missing:  # their texts could not be filtered out, and experiments evaluate on them
+        raise UserError(
+            f"cannot build the decontaminated default corpus: {len(missing)} evaluation files "
+            f"are missing ({', '.join(map(str, missing[:3]))}, ...); point FLAXNLP_SHARED_DATA "
+            f"at the shared data folder, or build your own corpus with flaxnlp.data.corpus and "
+            f"pass --config.task_args.corpus_dir")
       corpus.build_corpus(corpus_sources.sources(), self.corpus_dir, self.tokenizer,
                           eval_texts=corpus_sources.eval_texts(), seq_len=self.seq_len,
                           whole_word=bool(self.config.task_args.whole_word_masking))
