@@ -1,4 +1,4 @@
-"""CLUENER2020 (10 types) with GlobalPointer on a random-init BERT: train → dev (blog 8373's GP).
+"""CLUENER2020 (10 types) with GlobalPointer: train → dev (blog 8373's GP).
 
   python launch.py --config experiments/ner_cluener_gp.py --workdir runs/cluener_gp
   python launch.py --config experiments/ner_cluener_gp.py:pretrained \
@@ -24,7 +24,8 @@ _EGP = runpy.run_path(str(pathlib.Path(__file__).with_name("ner_cluener_egp.py")
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
-  """CLUENER + GP config: `ner_cluener_egp.py`'s config with the GP head; `arg` ∈ {None, "long", "pretrained"}."""
+  """CLUENER + GP config: `ner_cluener_egp.py`'s with the GP head; `arg` ∈ {None, "scratch",
+  "pretrained"}."""
   c = _EGP["get_config"](arg)
   c.task_args.head = "gp"
   return c

@@ -3,9 +3,15 @@ runnable stand-in for the WebQA/SogouQA experiment (rc_webqa_sogouqa_seq2seq.py)
 available here. Scores are NOT comparable to any published CMRC 2018 result.
 
   python launch.py --config experiments/rc_cmrc2018_seq2seq.py --workdir runs/rc_cmrc
+  python launch.py --config experiments/rc_cmrc2018_seq2seq.py:zh-small --workdir runs/rc_cmrc_zh
   python launch.py --config experiments/rc_cmrc2018_seq2seq.py:long --workdir runs/rc_cmrc_long
   python launch.py --config experiments/rc_cmrc2018_seq2seq.py --workdir runs/rc_cmrc \
       --mode predict --input questions.jsonl --output answers.jsonl  # {"question", "passages"}
+
+Variants: `:scratch` (the default set-up below while `configs.DEFAULT_START` is "scratch"),
+`:zh-small` (fine-tunes the shipped `weights/zh-small`, its MLM head included, AdamW 3e-4, 1,000
+steps), `:long` (zh-small, 20 epochs). The zh-small variants are not run yet: the weights are not
+in the repository yet (issue #13).
 
 Data: ../shared/data/cmrc2018 (`FLAXNLP_SHARED_DATA` overrides the root): the official dev
 (3,219 questions, 848 articles) and trial (1,002) files of github.com/ymcui/cmrc2018
@@ -37,10 +43,11 @@ from flaxnlp.tasks import reading_comprehension as rc
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
-  """CMRC 2018 config; `arg` ∈ {None, "long", "scratch"} (see the module docstring)."""
-  variant = arg or "default"
-  if variant not in ("default", "long", "scratch"):
-    raise UserError(f"unknown variant {arg!r}; one of default | long | scratch")
+  """CMRC 2018 config; `arg` ∈ {None, "scratch", "zh-small", "long"} (module docstring); None is
+  `configs.DEFAULT_START`."""
+  variant = arg or configs.DEFAULT_START
+  if variant not in ("scratch", "zh-small", "long"):
+    raise UserError(f"unknown variant {arg!r}; one of scratch | zh-small | long")
   c = configs.base_config(warm_start="" if variant == "scratch" else "zh-small")
   c.task = "reading_comprehension"
   c.task_args = rc.rc_task_args("cmrc2018", max_p_len=128, max_q_len=32, max_a_len=16,
@@ -51,7 +58,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   c.optimizer.learning_rate = 1e-3 if variant == "scratch" else 3e-4
   c.optimizer.schedule = "linear"
   c.train.batch_size = 16
-  c.train.num_steps = {"default": 1000, "scratch": 300, "long": 20 * 3600 // 16}[variant]
+  c.train.num_steps = {"zh-small": 1000, "scratch": 300, "long": 20 * 3600 // 16}[variant]
   c.optimizer.warmup_steps = c.train.num_steps // 20
   c.train.buckets = (96, 128, 192)
   c.train.length_group_batches = 16  # batches of similar lengths (less padding)

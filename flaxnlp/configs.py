@@ -44,6 +44,11 @@ def bert_config(**overrides) -> ml_collections.ConfigDict:
   return c
 
 
+# How a Chinese experiment starts when no variant says ("scratch" | "zh-small"): "zh-small" once
+# `weights/zh-small` ships (issue #13), "scratch" until then.
+DEFAULT_START = "scratch"
+
+
 def encoder(size: str, **overrides) -> ml_collections.ConfigDict:
   """`bert_config` of a named size in ENCODER_SIZES ("tiny" | "small" | "base"), plus `overrides`."""
   if size not in ENCODER_SIZES:

@@ -13,16 +13,17 @@ ROOT = pathlib.Path(__file__).resolve().parents[1] / "experiments"
 VARIANTS = {
     "_tiny": [None, "adamw", "ema", "accum"],
     "classification_goemotions": [None, "pretrained", "tiny"],
-    "ee_duee_gplinker": [None, "scratch", "pretrained", "fin"],
-    "ner_cluener_egp": [None, "scratch", "pretrained"],
-    "ner_cluener_gp": [None, "scratch", "pretrained"],
-    "ner_cmeee_egp": [None, "scratch", "pretrained"],
-    "ner_msra_egp": [None, "long", "scratch", "pretrained"],
-    "ner_peoples_daily_egp": [None, "scratch", "pretrained"],
+    "ee_duee_gplinker": [None, "scratch", "zh-small", "pretrained", "fin"],
+    "ner_cluener_crf": [None, "scratch", "zh-small", "pretrained"],
+    "ner_cluener_egp": [None, "scratch", "zh-small", "pretrained"],
+    "ner_cluener_gp": [None, "scratch", "zh-small", "pretrained"],
+    "ner_cmeee_egp": [None, "scratch", "zh-small", "pretrained"],
+    "ner_msra_egp": [None, "scratch", "zh-small", "long", "pretrained"],
+    "ner_peoples_daily_egp": [None, "scratch", "zh-small", "pretrained"],
     "pretrain_zh_small": [None, "tiny"],
-    "rc_cmrc2018_seq2seq": [None, "long", "scratch"],
+    "rc_cmrc2018_seq2seq": [None, "scratch", "zh-small", "long"],
     "rc_webqa_sogouqa_seq2seq": [None],
-    "re_duie_gplinker": [None, "scratch", "pretrained"],
+    "re_duie_gplinker": [None, "scratch", "zh-small", "pretrained"],
 }
 
 
@@ -60,19 +61,20 @@ def test_pretrained_variants_require_init_checkpoint(name):
   assert c.init_checkpoint_required
 
 
-CHINESE_FINE_TUNING = ["ee_duee_gplinker", "ner_cluener_egp", "ner_cluener_gp", "ner_cmeee_egp",
+CHINESE_FINE_TUNING = ["ee_duee_gplinker", "ner_cluener_crf", "ner_cluener_egp", "ner_cluener_gp", "ner_cmeee_egp",
                        "ner_msra_egp", "ner_peoples_daily_egp", "rc_cmrc2018_seq2seq",
                        "re_duie_gplinker"]
 
 
 @pytest.mark.parametrize("name", CHINESE_FINE_TUNING)
-def test_chinese_experiments_fine_tune_zh_small_unless_scratch(name):
+def test_chinese_experiments_start_from_zh_small_scratch_or_the_default(name):
   get_config = runpy.run_path(str(ROOT / f"{name}.py"))["get_config"]
-  default, scratch = get_config(None), get_config("scratch")
-  assert default.init_checkpoint == str(paths.zh_small_dir())
-  assert {k: default.model[k] for k in configs.ENCODER_SIZES["small"]} == (
+  zh_small, scratch = get_config("zh-small"), get_config("scratch")
+  assert zh_small.init_checkpoint == str(paths.zh_small_dir())
+  assert {k: zh_small.model[k] for k in configs.ENCODER_SIZES["small"]} == (
       configs.ENCODER_SIZES["small"])
   assert scratch.init_checkpoint is None
+  assert get_config(None) == get_config(configs.DEFAULT_START)
   if "pretrained" in VARIANTS[name]:  # BERT-base weights come from the user, never zh-small
     pretrained = get_config("pretrained")
     assert pretrained.init_checkpoint is None and pretrained.model.hidden_size == 768

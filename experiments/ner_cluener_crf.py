@@ -1,0 +1,31 @@
+"""CLUENER2020 (10 types) with the CRF baseline of the GlobalPointer posts: train → dev.
+
+  python launch.py --config experiments/ner_cluener_crf.py --workdir runs/cluener_crf
+  python launch.py --config experiments/ner_cluener_crf.py:scratch --workdir runs/cluener_crf_scratch
+  python launch.py --config experiments/ner_cluener_crf.py:pretrained \
+      --config.init_checkpoint=/path/to/chinese_L-12_H-768_A-12 --workdir runs/cluener_crf_bert
+
+Same data, encoder, schedule and variants as experiments/ner_cluener_egp.py (see its docstring
+for the data), with the crf head (bert4keras's NER CRF example): a Dense layer to the 21 BIO tags,
+then `ConditionalRandomField`, Viterbi decoding with BIO constraints. The transitions' learning
+rate is 0.02 in every variant, as in bojone's script (lr 2e-5 × `crf_lr_multiplier` 1000):
+`crf_lr_multiplier = 0.02 / learning_rate`.
+
+Published (ALGORITHMS §4.6, BERT-base, `:pretrained`): CRF dev 79.51 / test 78.70 (GP 80.03 /
+79.44, EGP 80.66 / 80.04).
+"""
+import pathlib
+import runpy
+
+import ml_collections
+
+_EGP = runpy.run_path(str(pathlib.Path(__file__).with_name("ner_cluener_egp.py")))
+
+
+def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
+  """CLUENER + CRF config: `ner_cluener_egp.py`'s with the crf head; `arg` ∈ {None, "scratch",
+  "pretrained"}."""
+  c = _EGP["get_config"](arg)
+  c.task_args.head = "crf"
+  c.task_args.crf_lr_multiplier = round(0.02 / c.optimizer.learning_rate, 6)
+  return c
