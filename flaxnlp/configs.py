@@ -64,8 +64,9 @@ def base_config() -> ml_collections.ConfigDict:
   c.regularizer = ml_collections.ConfigDict(dict(
       name="none",             # none | fgm | input_gradient_penalty | param_gradient_penalty
       epsilon=1.0,
-      # fgm only: "/"-separated path of the token-embedding matrix in the task's params.
-      embedding_path="encoder/embeddings/word_embeddings/embedding",
+      # fgm only: "/"-separated path of the token-embedding matrix in the task's params;
+      # "" = the task's own (`Task.embedding_path`).
+      embedding_path="",
   ))
   c.train = ml_collections.ConfigDict(dict(
       batch_size=32,           # global batch size

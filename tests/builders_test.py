@@ -15,8 +15,15 @@ from flaxnlp import configs, paths
 from flaxnlp.data import builders
 from flaxnlp.data.formats import DataFormatError
 from flaxnlp.tasks import registry
-from flaxnlp.train import testing  # noqa: F401  (registers "toy")
+from flaxnlp.tasks import toy
 from flaxnlp.train import trainer
+
+
+def task_source(task, split, data_dir):
+  """`task`'s examples of `split` through the tfds cache the trainer would use."""
+  return builders.examples_source(lambda: task.examples(split),
+                                  builders.config_name(task.config, split), split, data_dir)
+
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -96,7 +103,7 @@ def test_cache_holds_the_reader_examples(tmp_path, name):
   task = factory()
   for split in splits:
     want = list(task.examples(split))
-    source = builders.task_examples_source(task, split, tmp_path)
+    source = task_source(task, split, tmp_path)
     assert len(source) == len(want) > 0
     assert list(source) == want, f"{name} {split}"
     assert type(source[0]) is type(want[0])
@@ -104,8 +111,8 @@ def test_cache_holds_the_reader_examples(tmp_path, name):
 
 
 def test_source_is_a_lazy_grain_source(tmp_path):
-  task = make_task("toy", testing.toy_task_args())
-  source = builders.task_examples_source(task, "train", tmp_path)
+  task = make_task("toy", toy.toy_task_args())
+  source = task_source(task, "train", tmp_path)
   ds = grain.MapDataset.source(source)
   assert len(ds) == 64 and ds[5] == task.examples("train")[5]
   with pytest.raises(IndexError):
@@ -121,12 +128,11 @@ def test_second_call_reuses_the_cache(tmp_path, monkeypatch):
     return generate(self)
 
   monkeypatch.setattr(builders.TaskExamples, "_generate_examples", counting)
-  task = make_task("toy", testing.toy_task_args())
-  first = builders.task_examples_source(task, "train", tmp_path)
+  task = make_task("toy", toy.toy_task_args())
+  first = task_source(task, "train", tmp_path)
   files = sorted(p for p in tmp_path.rglob("*") if p.is_file())
   mtimes = [p.stat().st_mtime_ns for p in files]
-  again = builders.task_examples_source(make_task("toy", testing.toy_task_args()), "train",
-                                       tmp_path)
+  again = task_source(make_task("toy", toy.toy_task_args()), "train", tmp_path)
   assert calls == ["train"]
   assert sorted(p for p in tmp_path.rglob("*") if p.is_file()) == files
   assert [p.stat().st_mtime_ns for p in files] == mtimes
@@ -134,25 +140,25 @@ def test_second_call_reuses_the_cache(tmp_path, monkeypatch):
 
 
 def test_configs_never_share_a_cache(tmp_path):
-  base = make_task("toy", testing.toy_task_args())
-  same = make_task("toy", testing.toy_task_args())
-  others = [make_task("toy", testing.toy_task_args(num_train=65)),
-            make_task("toy", testing.toy_task_args(maxlen=11)),
-            make_task("toy", testing.toy_task_args(), seed=1)]
-  names = [builders.config_name(t, "train") for t in [base, *others]]
-  assert builders.config_name(same, "train") == names[0]
+  base = make_task("toy", toy.toy_task_args())
+  same = make_task("toy", toy.toy_task_args())
+  others = [make_task("toy", toy.toy_task_args(num_train=65)),
+            make_task("toy", toy.toy_task_args(maxlen=11)),
+            make_task("toy", toy.toy_task_args(), seed=1)]
+  names = [builders.config_name(t.config, "train") for t in [base, *others]]
+  assert builders.config_name(same.config, "train") == names[0]
   assert len(set(names)) == len(names)
-  assert builders.config_name(base, "eval") != names[0]
+  assert builders.config_name(base.config, "eval") != names[0]
   assert names[0].startswith("toy-train-")
-  assert len(builders.task_examples_source(base, "train", tmp_path)) == 64
-  assert len(builders.task_examples_source(others[0], "train", tmp_path)) == 65
+  assert len(task_source(base, "train", tmp_path)) == 64
+  assert len(task_source(others[0], "train", tmp_path)) == 65
   assert sorted(p.name for p in (tmp_path / "task_examples").iterdir()) == sorted(names[:2])
 
 
 def test_training_through_the_cache_gives_the_identical_loss(tmp_path):
   rows = {}
   for tag, tfds_dir in (("plain", ""), ("tfds", str(tmp_path / "tfds"))):
-    summary = trainer.run(tiny_config(tfds_data_dir=tfds_dir), tmp_path / tag)
+    summary = trainer.run(tiny_config(tfds_data_dir=tfds_dir), tmp_path / tag).summary
     assert summary["steps"] == 12
     rows[tag] = [{k: v for k, v in json.loads(line).items() if k not in ("time", "wall_s")}
                  for line in (tmp_path / tag / "metrics.jsonl").read_text().splitlines()]
@@ -175,5 +181,5 @@ def test_malformed_original_file_fails_with_file_and_line(tmp_path):
       encoding="utf-8")
   task = make_task("ner", ner.ner_task_args(dataset="cluener", data_dir=str(data)))
   with pytest.raises(DataFormatError) as info:
-    builders.task_examples_source(task, "train", tmp_path / "tfds")
+    task_source(task, "train", tmp_path / "tfds")
   assert str(info.value).startswith(f"{data / 'train.json'}:2: ")

@@ -7,6 +7,7 @@ import pytest
 
 from flaxnlp.data import pipeline
 from flaxnlp.errors import UserError
+from flaxnlp.models import warm_start
 from flaxnlp.train import checkpointing
 
 
@@ -113,7 +114,7 @@ def test_merge_pretrained_is_strict_and_reports_what_it_loaded():
             "head": {"kernel": jnp.zeros((3, 1))}}
   shardings = jax.tree.map(lambda x: x.sharding, params)
   full = {"a": {"kernel": np.ones((2, 3))}, "b": np.ones(4), "mlm_bias": np.ones(7)}
-  merged, report = checkpointing.merge_pretrained(params, shardings, full, ("encoder",))
+  merged, report = warm_start.merge_pretrained(params, shardings, full, ("encoder",))
   assert report.loaded == ("encoder/a/kernel", "encoder/b") and report.num_params == 10
   assert report.kept_init == () and report.unused == ("mlm_bias",)
   assert "loaded 2 leaves (10 parameters)" in report.summary()
@@ -125,18 +126,18 @@ def test_merge_pretrained_is_strict_and_reports_what_it_loaded():
   partial = {"a": {"kernel": np.ones((2, 3))}}
   with pytest.raises(UserError, match=r"covers only part of encoder.*left at init: encoder/b.*"
                                       r"init_checkpoint_allow_partial"):
-    checkpointing.merge_pretrained(params, shardings, partial, ("encoder",))
-  merged, report = checkpointing.merge_pretrained(params, shardings, partial, ("encoder",),
+    warm_start.merge_pretrained(params, shardings, partial, ("encoder",))
+  merged, report = warm_start.merge_pretrained(params, shardings, partial, ("encoder",),
                                                   allow_partial=True)
   assert report.kept_init == ("encoder/b",)
   np.testing.assert_array_equal(merged["encoder"]["b"], 0.0)
 
   with pytest.raises(UserError, match=r"encoder/a/kernel has shape \(2, 3\) in the model but "
                                       r"\(3, 3\)"):
-    checkpointing.merge_pretrained(params, shardings, {**full, "a": {"kernel": np.ones((3, 3))}},
+    warm_start.merge_pretrained(params, shardings, {**full, "a": {"kernel": np.ones((3, 3))}},
                                    ("encoder",))
   with pytest.raises(UserError, match="no checkpoint leaf matches"):
-    checkpointing.merge_pretrained(params, shardings, {"zzz": np.ones(1)}, ("encoder",),
+    warm_start.merge_pretrained(params, shardings, {"zzz": np.ones(1)}, ("encoder",),
                                    allow_partial=True)
 
 

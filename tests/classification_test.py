@@ -8,9 +8,17 @@ import numpy as np
 import pytest
 
 from flaxnlp import configs, paths
+from flaxnlp.data import builders
 from flaxnlp.data.formats import DataFormatError, goemotions
 from flaxnlp.metrics import classification as cls_metrics
 from flaxnlp.train import trainer
+
+
+def task_source(task, split, data_dir):
+  """`task`'s examples of `split` through the tfds cache the trainer would use."""
+  return builders.examples_source(lambda: task.examples(split),
+                                  builders.config_name(task.config, split), split, data_dir)
+
 
 LABELS = ["happy", "angry", "sad"]
 FILLER = "the a of and to in is it that was for on with as this at by from".split()
@@ -123,7 +131,7 @@ def test_task_loss_is_zlpr_with_label_smoothing(tmp_path):
   batch = task.collate(feats, 16)
   params = nn.unbox(task.build_model().init(jax.random.key(0), batch["token_ids"],
                                             batch["segment_ids"])["params"])
-  s = np.asarray(task.scores(params, batch), np.float64)
+  s = np.asarray(task.apply(params, batch), np.float64)
   t = batch["labels"] * 0.8 + 0.1
   ref = np.log1p((t * np.exp(-s)).sum(1)) + np.log1p(((1 - t) * np.exp(s)).sum(1))
   loss, _ = task.loss(params, batch, jax.random.key(0), deterministic=True)
@@ -157,18 +165,17 @@ def test_warm_start_copies_hf_encoder_weights(tmp_path):
 def test_tiny_bert_learns_keyword_labels(tmp_path):
   config = tiny_config(write_dataset(tmp_path / "d"), minilm_vocab(), num_steps=120,
                        checkpoint_every=120)
-  summary = trainer.run(config, tmp_path / "w")
+  summary = trainer.run(config, tmp_path / "w").summary
   # Chance level (predicting every label) gives macro-F1 ≈ 0.67; keywords are learnable.
   assert summary["eval"]["macro_f1"] > 0.9, summary
 
 
 def test_tfds_cache_holds_the_reader_examples(tmp_path):
   # The generic task-examples cache (flaxnlp.data.builders) over GoEmotions-format files.
-  from flaxnlp.data import builders  # pylint: disable=import-outside-toplevel
   from flaxnlp.tasks import classification  # pylint: disable=import-outside-toplevel
   manual = write_dataset(tmp_path / "manual", sizes=(12, 5, 3))
   task = classification.ClassificationTask(tiny_config(manual, "unused-vocab.txt"))
   for split, n in (("train", 12), ("eval", 5), ("test", 3)):
-    source = builders.task_examples_source(task, split, tmp_path / "tfds")
+    source = task_source(task, split, tmp_path / "tfds")
     assert len(source) == n
     assert list(source) == goemotions.read_goemotions(manual / classification.SPLIT_FILES[split], 3)

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from jax.sharding import PartitionSpec as P
 
-from flaxnlp.layers.global_pointer import (MASK_VALUE, EfficientGlobalPointer, GlobalPointer,
-                                           decode_spans, spans_to_dense_labels,
-                                           spans_to_sparse_labels)
+from flaxnlp.decoding.global_pointer import (decode_spans, spans_to_dense_labels,
+                                             spans_to_sparse_labels)
+from flaxnlp.layers.global_pointer import MASK_VALUE, EfficientGlobalPointer, GlobalPointer
 
 B, N, D, H, d = 2, 7, 12, 3, 8
 LENGTHS = np.array([7, 5])

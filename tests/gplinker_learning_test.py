@@ -43,7 +43,7 @@ def memorise(task: str, task_args, num_steps: int, workdir) -> dict:
   c.train.max_eval_examples = 16
   c.train.log_every = 50
   c.train.checkpoint_every = num_steps
-  return train.run(c, workdir, "train")["eval"]
+  return train.run(c, workdir, "train").metrics
 
 
 @pytest.mark.slow

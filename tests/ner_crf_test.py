@@ -201,7 +201,7 @@ def test_tiny_crf_fits_msra_subset(tmp_path):
   c.train.update(dict(batch_size=16, eval_batch_size=64, num_steps=120, buckets=(64,),
                       eval_split="train", eval_every=0, log_every=50, checkpoint_every=10_000))
   c.lock()
-  trained = train.run(c, tmp_path / "trained")["eval"]
+  trained = train.run(c, tmp_path / "trained").metrics
   task = ner.NerTask(c)
   examples = task.examples("train")
   batch = task.collate([task.featurize(ex, train=False, rng=None) for ex in examples], 64)

@@ -66,7 +66,7 @@ def _untrained_metrics(config):
 def test_tiny_egp_fits_msra_subset(tmp_path):
   _require_data()
   config = tiny_config(150, 3e-3)
-  trained = train.run(config, tmp_path / "trained")["eval"]
+  trained = train.run(config, tmp_path / "trained").metrics
   untrained = _untrained_metrics(config)
   print(f"untrained F1 {untrained['f1']:.4f}, trained F1 {trained['f1']:.4f}")
   assert untrained["f1"] < 0.05

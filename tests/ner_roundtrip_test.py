@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from flaxnlp import configs
+from flaxnlp.data import ner_datasets
 from flaxnlp.tasks import ner
 
 BATCH = 64
@@ -30,14 +31,14 @@ def _task(dataset: str, loss: str, maxlen: int) -> ner.NerTask:
 
 @functools.lru_cache(maxsize=None)
 def _read(dataset: str, split: str):
-  return ner.read_split(dataset, split)
+  return ner_datasets.read_split(dataset, split)
 
 
 def _examples(task: ner.NerTask, split: str):
   """The split's examples, read once per test session (MSRA parsing takes seconds)."""
   dataset = task.config.task_args.dataset
-  if dataset != "msra" and not ner.default_data_dir(dataset).is_dir():
-    pytest.skip(f"{ner.default_data_dir(dataset)} is absent (shared developer data)")
+  if dataset != "msra" and not ner_datasets.default_data_dir(dataset).is_dir():
+    pytest.skip(f"{ner_datasets.default_data_dir(dataset)} is absent (shared developer data)")
   return _read(dataset, split)
 
 

@@ -172,7 +172,7 @@ def test_bad_config_is_an_error(tmp_path):
     make_task(tmp_path, head="softmax")
   with pytest.raises(ValueError, match="loss"):
     make_task(tmp_path, loss="focal")
-  with pytest.raises(KeyError, match="unknown ner task_args"):
+  with pytest.raises(ValueError, match="unknown field task_args.heads; did you mean 'head'"):
     ner.ner_task_args(heads=3)
   with pytest.raises(ValueError, match="vocab_size"):
     vocab = tmp_path / "v.txt"

@@ -68,7 +68,7 @@ def _untrained_metrics(config):
 def test_tiny_unilm_fits_cmrc_subset(tmp_path):
   _require_data()
   config = tiny_config(250)
-  trained = train.run(config, tmp_path / "trained")["eval"]
+  trained = train.run(config, tmp_path / "trained").metrics
   untrained = _untrained_metrics(config)
   print(f"untrained {untrained}\ntrained {trained}")
   assert untrained["cmrc_f1"] < 20

@@ -15,6 +15,7 @@ import pytest
 from flaxnlp import configs, paths
 from flaxnlp.data import tokenizer as tok_lib
 from flaxnlp.data.formats.qa import Passage, QAExample
+from flaxnlp.models import checkpoints
 from flaxnlp.tasks import rc_samples, registry
 from flaxnlp.tasks import reading_comprehension as rc
 
@@ -164,12 +165,13 @@ def test_webqa_missing_data_is_a_clear_error(tmp_path):
     rc.ReadingComprehensionTask(c).examples("train")
 
 
-def test_simplified_vocab_warm_start_slicing(task):
+def test_simplified_vocab_warm_start_slicing(task, monkeypatch):
   full = tok_lib.load_vocab(paths.chinese_bert_vocab())
   emb = np.arange(len(full) * 2, dtype=np.float32).reshape(len(full), 2)
   bias = np.arange(len(full), dtype=np.float32)
   pre = {"embeddings": {"word_embeddings": {"embedding": emb}}, "mlm_bias": bias}
-  out = task.transform_pretrained_params(pre)
+  monkeypatch.setattr(checkpoints, "load_pretrained", lambda path: (None, pre))
+  out = task.pretrained_params("a checkpoint")
   assert out["embeddings"]["word_embeddings"]["embedding"].shape == (task.tokenizer.vocab_size, 2)
   assert task.build_model().config.vocab_size == task.tokenizer.vocab_size < len(full)
   for token in ("[CLS]", "[SEP]", "电", "a", "##s"):   # a token keeps its original row

@@ -203,6 +203,6 @@ def test_ner_task_learns_with_a_roformer_encoder(tmp_path):
   assert isinstance(model.config, RoFormerConfig)
   shapes = jax.eval_shape(model.init, jax.random.key(0), jnp.ones((1, 8), jnp.int32))
   assert "position_embeddings" not in shapes["params"]["encoder"]["embeddings"]
-  metrics = train.run(c, tmp_path)["eval"]
+  metrics = train.run(c, tmp_path).metrics
   print(f"trained F1 {metrics['f1']:.4f}")
   assert metrics["f1"] > 0.5 and metrics["num_gold"] > 100

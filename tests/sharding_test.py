@@ -10,7 +10,6 @@ import pytest
 from jax.sharding import PartitionSpec as P
 
 from flaxnlp.train import sharding, trainer
-from flaxnlp.train import testing  # noqa: F401  (registers "toy")
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 

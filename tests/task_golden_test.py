@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 import pathlib
 import shutil
 import sys
@@ -25,8 +24,7 @@ import pytest
 from flaxnlp import configs
 from flaxnlp.data.formats import NerExample, duee, duie, goemotions, qa
 from flaxnlp.tasks import classification, event_extraction, ner, pretraining
-from flaxnlp.tasks import reading_comprehension, registry, relation_extraction
-from flaxnlp.train import testing
+from flaxnlp.tasks import reading_comprehension, registry, relation_extraction, toy
 
 GOLDEN = pathlib.Path(__file__).parent / "fixtures" / "task_golden.json"
 FIX = pathlib.Path(__file__).parent / "fixtures" / "gplinker"
@@ -112,7 +110,7 @@ def _pretraining(tmp):
 
 def _toy(tmp):
   del tmp
-  c = _config("toy", testing.toy_task_args())
+  c = _config("toy", toy.toy_task_args())
   task = registry.get("toy")(c)
   return c, task.examples("train")[:3], task.examples("eval")[:3]
 
@@ -132,12 +130,8 @@ CASES = {
 
 
 def _init_params(task, batch):
-  """Fixed params: the trainer's initialisation on the dummy batch, key 0 (unboxed)."""
-  rng = jax.random.key(0)
-  if hasattr(task, "init_params"):
-    return nn.unbox(task.init_params(rng, batch))
-  args = [batch["token_ids"]] + ([batch["segment_ids"]] if "segment_ids" in batch else [])
-  return nn.unbox(task.build_model().init({"params": rng, "dropout": rng}, *args)["params"])
+  """Fixed params: `task.init_params` on the dummy batch, key 0 (unboxed)."""
+  return nn.unbox(task.init_params(jax.random.key(0), batch))
 
 
 def _canonical(x):

@@ -16,8 +16,8 @@ import orbax.checkpoint as ocp
 import pytest
 
 from flaxnlp import configs
-from flaxnlp.train import optimizers, trainer
-from flaxnlp.train import testing  # noqa: F401  (registers "toy")
+from flaxnlp.optim import ema as ema_lib, registry as optimizers, schedules
+from flaxnlp.train import trainer
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -37,17 +37,17 @@ def read_metrics(workdir):
 
 def test_piecewise_linear_matches_bert4keras_semantics():
   # Hand-worked: (0,0) is prepended, interpolation between points, constant after the last.
-  sched = optimizers.piecewise_linear(((100, 1.0), (300, 0.2)))
+  sched = schedules.piecewise_linear(((100, 1.0), (300, 0.2)))
   got = [float(sched(t)) for t in (0, 50, 100, 200, 300, 1000)]
   np.testing.assert_allclose(got, [0.0, 0.5, 1.0, 0.6, 0.2, 0.2], rtol=1e-6)
-  sched = optimizers.piecewise_linear(((0, 2.0), (10, 1.0)))
+  sched = schedules.piecewise_linear(((0, 2.0), (10, 1.0)))
   np.testing.assert_allclose([float(sched(t)) for t in (0, 5, 99)], [2.0, 1.5, 1.0], rtol=1e-6)
 
 
 def test_linear_warmup_decay_schedule():
   c = configs.base_config().optimizer
   c.learning_rate, c.warmup_steps, c.schedule = 1.0, 10, "linear"
-  sched = optimizers.make_schedule(c, num_steps=110)
+  sched = schedules.make_schedule(c, num_steps=110)
   np.testing.assert_allclose([float(sched(t)) for t in (0, 5, 10, 60, 110)],
                              [0.0, 0.5, 1.0, 0.5, 0.0], atol=1e-6)
 
@@ -75,10 +75,10 @@ def test_ema_is_bias_corrected():
   decay, params = 0.9, [np.float32(1.0), np.float32(3.0), np.float32(2.0)]
   ema = np.float32(0.0)
   for p in params:
-    ema = optimizers.ema_update(ema, p, decay)
+    ema = ema_lib.ema_update(ema, p, decay)
   # Reference: weights (1-d) d^(t-i) normalised by their sum 1 - d^t.
   w = np.array([(1 - decay) * decay ** (3 - i) for i in (1, 2, 3)])
-  np.testing.assert_allclose(float(optimizers.ema_debiased(ema, 3, decay)),
+  np.testing.assert_allclose(float(ema_lib.ema_debiased(ema, 3, decay)),
                              np.dot(w, [1.0, 3.0, 2.0]) / (1 - decay**3), rtol=1e-6)
 
 
@@ -86,7 +86,7 @@ def test_ema_is_bias_corrected():
 
 def test_full_loop_train_eval_predict(tmp_path):
   config = tiny_config("adamw,ema")
-  summary = trainer.run(config, tmp_path)
+  summary = trainer.run(config, tmp_path).summary
   assert summary["steps"] == 12 and summary["compiled_shapes"] >= 1
   assert json.loads((tmp_path / "config.json").read_text())["task"] == "toy"
   train_rows = [r for r in read_metrics(tmp_path) if r["split"] == "train"]
@@ -96,12 +96,13 @@ def test_full_loop_train_eval_predict(tmp_path):
   assert sorted(int(p.name) for p in (tmp_path / "checkpoints").iterdir()) == [8, 12]
   # --mode eval restores the best params: its metric equals the one recorded when it was saved.
   best = summary["best"]
-  assert trainer.run(config, tmp_path, "eval")["exact_match"] == pytest.approx(best["value"])
+  evaluated = trainer.run(config, tmp_path, "eval").metrics
+  assert evaluated["exact_match"] == pytest.approx(best["value"])
   # --mode predict: one JSON line per input, in order.
   inputs = [{"tokens": [1, 2, 3]}, {"tokens": [30, 31, 9, 17, 5]}, {"tokens": [8]}]
   (tmp_path / "in.jsonl").write_text("".join(json.dumps(x) + "\n" for x in inputs))
   preds = trainer.run(config, tmp_path, "predict", predict_input=str(tmp_path / "in.jsonl"),
-                      predict_output=str(tmp_path / "out.jsonl"))
+                      predict_output=str(tmp_path / "out.jsonl")).predictions
   lines = [json.loads(l) for l in (tmp_path / "out.jsonl").read_text().splitlines()]
   assert [l["input"] for l in lines] == inputs
   assert [l["prediction"] for l in lines] == preds and all(isinstance(p, list) for p in preds)

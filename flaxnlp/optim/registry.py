@@ -1,61 +1,23 @@
-"""Optax chains and learning-rate schedules built from `config.optimizer`.
+"""The optimizer registry: `config.optimizer.name` → a factory returning an optax transform.
 
 Chain: [clip_by_global_norm(clip_norm)] → optimizer(schedule), the optimizer looked up by name in
-the `OPTIMIZERS` registry. Weight decay is applied to parameters with ndim ≥ 2 only (kernels and
-embeddings, not biases or LayerNorm scales); Tiger selects them by parameter kind.
+`OPTIMIZERS`, the schedule from `flaxnlp.optim.schedules`. Weight decay is applied to parameters
+with ndim ≥ 2 only (kernels and embeddings, not biases or LayerNorm scales); Tiger selects them
+by parameter kind.
 """
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 import jax
-import jax.numpy as jnp
 import ml_collections
 import optax
 
-from flaxnlp import optim
 from flaxnlp.errors import UserError
-
-
-def piecewise_linear(points: Sequence[tuple[int, float]]) -> optax.Schedule:
-  """bert4keras `piecewise_linear`: multiplier at step t from (step, multiplier) points.
-
-  Linear interpolation between consecutive points, constant after the last one; when the first
-  point is not at step 0, a point (0, 0.0) is prepended (bert4keras `from_zero=True`). E.g.
-  `((1000, 1.0), (2000, 0.1))` ramps 0 → 1 over 1000 steps, then decays to 0.1 and stays there.
-  """
-  points = sorted((int(s), float(m)) for s, m in points)
-  if not points:
-    raise ValueError("piecewise_linear needs at least one (step, multiplier) point")
-  if points[0][0] != 0:
-    points = [(0, 0.0)] + points
-  xs = jnp.asarray([p[0] for p in points], jnp.float32)
-  ys = jnp.asarray([p[1] for p in points], jnp.float32)
-  return lambda count: jnp.interp(jnp.asarray(count, jnp.float32), xs, ys)
-
-
-def make_schedule(opt: ml_collections.ConfigDict, num_steps: int) -> optax.Schedule:
-  """Learning rate per update count (0-based).
-
-  constant: lr · min(1, t / warmup); linear: warmup 0 → lr over `warmup_steps`, then linear decay
-  to 0 at `num_steps`; piecewise_linear: lr · piecewise_linear(opt.piecewise)(t).
-  """
-  lr, warmup = float(opt.learning_rate), int(opt.warmup_steps)
-  if opt.schedule == "piecewise_linear":
-    multiplier = piecewise_linear(opt.piecewise)
-    return lambda count: lr * multiplier(count)
-  if opt.schedule == "constant":
-    if warmup == 0:
-      return optax.constant_schedule(lr)
-    return optax.join_schedules([optax.linear_schedule(0.0, lr, warmup),
-                                 optax.constant_schedule(lr)], [warmup])
-  if opt.schedule == "linear":
-    decay = optax.linear_schedule(lr, 0.0, max(num_steps - warmup, 1))
-    if warmup == 0:
-      return decay
-    return optax.join_schedules([optax.linear_schedule(0.0, lr, warmup), decay], [warmup])
-  raise ValueError(f"unknown schedule {opt.schedule!r}; valid: constant | linear | piecewise_linear")
+from flaxnlp.optim.adax import adax, adaxw
+from flaxnlp.optim.tiger import tiger
+from flaxnlp.optim.schedules import make_schedule
 
 
 def _decay_mask(params):
@@ -85,7 +47,8 @@ def register_optimizer(name: str):
 
 
 # Weight decay `opt.weight_decay` always reaches the ndim ≥ 2 leaves only (kernels and embeddings,
-# not biases or LayerNorm scales); Tiger picks its leaves by kind (`optim.tiger_param_kinds`).
+# not biases or LayerNorm scales); Tiger picks its leaves by kind
+# (`flaxnlp.optim.tiger_param_kinds`).
 
 @register_optimizer("adamw")
 def _adamw(opt, schedule):
@@ -139,7 +102,7 @@ def _check_adax_b2(opt):
 def _adax(opt, schedule):
   """AdaX (`flaxnlp.optim`; b2 is AdaX's β2, e.g. 1e-4) with coupled L2 `weight_decay`."""
   _check_adax_b2(opt)
-  return optim.adax(schedule, b1=opt.b1, b2=opt.b2, eps=opt.eps,
+  return adax(schedule, b1=opt.b1, b2=opt.b2, eps=opt.eps,
                     weight_decay=float(opt.weight_decay), mask=_decay_mask)
 
 
@@ -147,7 +110,7 @@ def _adax(opt, schedule):
 def _adaxw(opt, schedule):
   """AdaX-W (`flaxnlp.optim`): AdaX with decoupled `weight_decay`."""
   _check_adax_b2(opt)
-  return optim.adaxw(schedule, b1=opt.b1, b2=opt.b2, eps=opt.eps,
+  return adaxw(schedule, b1=opt.b1, b2=opt.b2, eps=opt.eps,
                      weight_decay=float(opt.weight_decay), mask=_decay_mask)
 
 
@@ -157,7 +120,7 @@ def _tiger(opt, schedule):
 
   The trainer averages the micro-batch gradients itself, so Tiger's own accumulation stays at 1.
   """
-  return optim.tiger(schedule, beta=float(opt.beta), weight_decay=float(opt.weight_decay),
+  return tiger(schedule, beta=float(opt.beta), weight_decay=float(opt.weight_decay),
                      shrink_ratio=float(opt.shrink_ratio))
 
 
@@ -178,14 +141,3 @@ def make_optimizer(opt: ml_collections.ConfigDict, num_steps: int
   if opt.clip_norm:
     tx = optax.chain(optax.clip_by_global_norm(float(opt.clip_norm)), tx)
   return tx, schedule
-
-
-def ema_update(ema, params, decay: float):
-  """One EMA step, ema ← decay · ema + (1 − decay) · params (ema starts at zeros)."""
-  return jax.tree.map(lambda e, p: decay * e + (1.0 - decay) * p, ema, params)
-
-
-def ema_debiased(ema, step: jax.Array, decay: float):
-  """bert4keras evaluation weights: ema / (1 − decay^step) (zero-initialised EMA after `step` updates)."""
-  correction = 1.0 - jnp.power(jnp.float32(decay), jnp.asarray(step, jnp.float32))
-  return jax.tree.map(lambda e: e / jnp.maximum(correction, 1e-12).astype(e.dtype), ema)
