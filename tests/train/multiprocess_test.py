@@ -10,7 +10,7 @@ import sys
 import numpy as np
 import pytest
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 FLAGS = ["--config.train.num_steps=6", "--config.train.log_every=1",
          "--config.train.eval_every=6", "--config.train.checkpoint_every=3"]
 

@@ -11,7 +11,7 @@ from jax.sharding import PartitionSpec as P
 
 from flaxnlp.train import sharding, trainer
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
 def tiny_config(arg=None):

@@ -25,7 +25,7 @@ def task_source(task, split, data_dir):
                                   builders.config_name(task.config, split), split, data_dir)
 
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
 def tiny_config(**train):

@@ -13,7 +13,7 @@ from flaxnlp import configs
 from flaxnlp.optim import registry as optimizers
 from flaxnlp.train import trainer
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 NAMES = sorted(optimizers.OPTIMIZERS)
 
 

@@ -17,7 +17,7 @@ from flaxnlp.data.formats import (DataFormatError, NerExample, detect_scheme, re
                                   read_span_jsonl)
 from flaxnlp.tasks import ner, registry
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 BROKEN_EMOJI = "\ufffd\ufffd"  # one token of two code points
 
 

@@ -12,7 +12,7 @@ from flaxnlp.data.formats import duee
 from flaxnlp.tasks import registry
 from flaxnlp.tasks.event_extraction import ee_task_args
 
-FIX = os.path.join(os.path.dirname(__file__), "fixtures", "gplinker")
+FIX = os.path.join(os.path.dirname(__file__), os.pardir, "fixtures", "gplinker")
 TEXT = "甲公司 上市 甲公司和乙公司 今日上市。"
 # Tokens: [CLS]=0 甲1 公2 司3 上4 市5 甲6 公7 司8 和9 乙10 公11 司12 今13 日14 上15 市16 。17 [SEP]=18
 # (spaces are not tokens). Labels: 0 (公司上市, 触发词), 1 (公司上市, 上市公司), 2..5 the 环节 values

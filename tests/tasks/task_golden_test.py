@@ -3,7 +3,7 @@
 For each case a tiny random model is initialised from a fixed key; the test pins, against
 `fixtures/task_golden.json`, the loss and aux metrics (deterministic, and with dropout from a
 fixed key), and the decoded predictions of a fixed evaluation batch (their sha256 and sizes). The values were written by
-the code before the task contract was refactored (`python tests/task_golden_test.py` rewrites
+the code before the task contract was refactored (`python tests/tasks/task_golden_test.py` rewrites
 them: do that only for a deliberate change of behaviour), so a refactor that changes any task's
 numbers or decoding fails here.
 """
@@ -26,8 +26,8 @@ from flaxnlp.data.formats import NerExample, duee, duie, goemotions, qa
 from flaxnlp.tasks import classification, event_extraction, ner, pretraining
 from flaxnlp.tasks import reading_comprehension, registry, relation_extraction, toy
 
-GOLDEN = pathlib.Path(__file__).parent / "fixtures" / "task_golden.json"
-FIX = pathlib.Path(__file__).parent / "fixtures" / "gplinker"
+GOLDEN = pathlib.Path(__file__).parents[1] / "fixtures" / "task_golden.json"
+FIX = pathlib.Path(__file__).parents[1] / "fixtures" / "gplinker"
 LENGTH = 32
 
 

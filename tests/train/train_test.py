@@ -19,7 +19,7 @@ from flaxnlp import configs
 from flaxnlp.optim import ema as ema_lib, registry as optimizers, schedules
 from flaxnlp.train import trainer
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
 def tiny_config(arg=None):

@@ -10,7 +10,7 @@ from flaxnlp import configs
 from flaxnlp.tasks import registry
 from flaxnlp.tasks.relation_extraction import re_task_args
 
-FIX = os.path.join(os.path.dirname(__file__), "fixtures", "gplinker")
+FIX = os.path.join(os.path.dirname(__file__), os.pardir, "fixtures", "gplinker")
 
 
 @pytest.fixture()

@@ -7,7 +7,7 @@ from flaxnlp import paths
 from flaxnlp.data.formats import duee, duie
 from flaxnlp.data.formats.errors import DataFormatError
 
-FIX = os.path.join(os.path.dirname(__file__), "fixtures", "gplinker")
+FIX = os.path.join(os.path.dirname(__file__), os.pardir, "fixtures", "gplinker")
 
 
 def test_duie_v1():
