@@ -54,7 +54,8 @@ def merge_args(defaults: ml_collections.ConfigDict, given: Mapping[str, Any],
       hint = f"; did you mean {close[0]!r}?" if close else ""
       raise ValueError(f"unknown field {where}.{key}{hint} (fields: {', '.join(sorted(defaults))})")
     value = given[key]
-    if isinstance(defaults[key], ml_collections.ConfigDict) and isinstance(value, Mapping | ml_collections.ConfigDict):
+    nested = isinstance(value, Mapping | ml_collections.ConfigDict)
+    if isinstance(defaults[key], ml_collections.ConfigDict) and nested:
       merge_args(defaults[key], value, f"{where}.{key}")
     else:
       defaults[key] = value
