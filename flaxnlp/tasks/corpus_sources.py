@@ -27,7 +27,7 @@ from flaxnlp import paths
 from flaxnlp.data import corpus
 from flaxnlp.data import formats
 from flaxnlp.data.formats import duee, duie, qa
-from flaxnlp.tasks import ner
+from flaxnlp.data import ner_datasets
 
 Source = Callable[[], Iterable[str]]
 
@@ -71,9 +71,9 @@ def sources() -> dict[str, Source]:
   }
   shared = {
       "cluener_train": ("cluener2020/train.json",
-                        lambda: (ex.text for ex in ner.read_split("cluener", "train"))),
+                        lambda: (ex.text for ex in ner_datasets.read_split("cluener", "train"))),
       "cmeee_train": ("cmeee_v2/CMeEE-V2_dev.json",
-                      lambda: (ex.text for ex in ner.read_split("cmeee", "train"))),
+                      lambda: (ex.text for ex in ner_datasets.read_split("cmeee", "train"))),
       "duie_train": ("duie/duie_v1_subset/train_data.json",
                      lambda: (ex.text for ex in duie.read_duie(
                          _shared("duie/duie_v1_subset/train_data.json")))),
@@ -108,4 +108,4 @@ def eval_texts() -> Iterator[str]:
     if _shared(relative).exists():
       yield from read(_shared(relative))
   if _shared("cmeee_v2/CMeEE-V2_dev.json").exists():
-    yield from (ex.text for ex in ner.read_split("cmeee", "eval"))
+    yield from (ex.text for ex in ner_datasets.read_split("cmeee", "eval"))
