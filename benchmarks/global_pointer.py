@@ -19,10 +19,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from flaxnlp.layers.blockwise_loss import global_pointer_blockwise_loss
-from flaxnlp.layers.global_pointer import (EfficientGlobalPointer, GlobalPointer,
-                                           spans_to_dense_labels, spans_to_sparse_labels)
-from flaxnlp.losses import global_pointer_crossentropy
+from flaxnlp.decoding.global_pointer import spans_to_dense_labels, spans_to_sparse_labels
+from flaxnlp.layers.global_pointer import EfficientGlobalPointer, GlobalPointer
+from flaxnlp.losses import global_pointer_blockwise_loss, global_pointer_crossentropy
 
 
 def parse_args():

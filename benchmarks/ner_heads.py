@@ -27,6 +27,7 @@ import time
 import jax
 
 from flaxnlp import configs
+from flaxnlp.data import ner_datasets
 from flaxnlp.tasks import ner
 from flaxnlp.train import trainer
 
@@ -112,7 +113,7 @@ class HeadBench:
 
 def main():
   args = parse_args()
-  examples = ner.read_split("msra", "test")[:args.sentences]
+  examples = ner_datasets.read_split("msra", "test")[:args.sentences]
   examples = examples[:len(examples) - len(examples) % args.batch]
   print(f"jax {jax.__version__} on {jax.devices()[0].platform}; encoder {args.encoder} "
         f"{ENCODERS[args.encoder]}; MSRA test, {len(examples)} sentences, B{args.batch} × "

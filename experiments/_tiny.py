@@ -1,4 +1,4 @@
-"""A seconds-long run of the synthetic "toy" task (flaxnlp.train.testing), for smoke tests.
+"""A seconds-long run of the synthetic "toy" task (flaxnlp.tasks.toy), for smoke tests.
 
   python launch.py --config experiments/_tiny.py --workdir /tmp/tiny
 
@@ -9,7 +9,7 @@ import ml_collections
 
 from flaxnlp import configs
 from flaxnlp.errors import UserError
-from flaxnlp.train import testing
+from flaxnlp.tasks import toy
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
@@ -20,7 +20,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     raise UserError(f"unknown variants {sorted(unknown)}; valid: adamw, ema, accum")
   c = configs.base_config()
   c.task = "toy"
-  c.task_args = testing.toy_task_args()
+  c.task_args = toy.toy_task_args()
   c.optimizer.name = "adamw" if "adamw" in variants else "sgd"
   c.optimizer.learning_rate = 0.05 if "adamw" in variants else 0.5
   c.optimizer.schedule = "constant"

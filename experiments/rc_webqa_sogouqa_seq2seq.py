@@ -20,8 +20,8 @@ the other 2/3 of Sogou twice + all of WebQA (Sogou:WebQA = 2:1).
 
 Weights: Google `chinese_L-12_H-768_A-12` (TF checkpoint, needs TensorFlow) or an HF
 bert-base-chinese directory with the MLM head. Set-up: UniLM mask + MLM head, simplified vocabulary
-(keep_tokens; the trainer must apply `ReadingComprehensionTask.transform_pretrained_params` to the
-loaded weights), lengths 256 / 64 / 32, bert4keras Adam lr 1e-5 (eps 1e-6), constant, batch 32,
+(keep_tokens: the task's `pretrained_params` slices the checkpoint's embedding rows and MLM bias
+to it when the weights load), lengths 256 / 64 / 32, bert4keras Adam lr 1e-5 (eps 1e-6), constant, batch 32,
 8 epochs of the mixed list, no validation during training (last checkpoint), beam 2, extractive,
 vote log(v + 1e-12).
 

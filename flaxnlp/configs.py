@@ -77,7 +77,7 @@ def base_config(warm_start: str = "") -> ml_collections.ConfigDict:
   c.init_checkpoint_allow_partial = False  # True: a warm start may leave encoder leaves at init
 
   c.optimizer = ml_collections.ConfigDict(dict(
-      name="adamw",            # a key of flaxnlp.train.optimizers.OPTIMIZERS: adamw | adam | sgd |
+      name="adamw",            # a key of flaxnlp.optim.registry.OPTIMIZERS: adamw | adam | sgd |
                                # lamb | lion | adafactor | adax | adaxw | tiger
       learning_rate=1e-3,
       b1=0.9, b2=0.999, eps=1e-6,   # bert4keras Adam: eps 1e-6 outside the sqrt
@@ -95,8 +95,9 @@ def base_config(warm_start: str = "") -> ml_collections.ConfigDict:
   c.regularizer = ml_collections.ConfigDict(dict(
       name="none",             # none | fgm | input_gradient_penalty | param_gradient_penalty
       epsilon=1.0,
-      # fgm only: "/"-separated path of the token-embedding matrix in the task's params.
-      embedding_path="encoder/embeddings/word_embeddings/embedding",
+      # fgm only: "/"-separated path of the token-embedding matrix in the task's params;
+      # "" = the task's own (`Task.embedding_path`).
+      embedding_path="",
   ))
   c.train = ml_collections.ConfigDict(dict(
       batch_size=32,           # global batch size

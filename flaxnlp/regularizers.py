@@ -23,7 +23,7 @@ LossFn = Callable[..., tuple[jax.Array, dict[str, jax.Array]]]
 REGULARIZERS = ("none", "fgm", "input_gradient_penalty", "param_gradient_penalty")
 
 
-def _squared_norm(tree) -> jax.Array:
+def squared_norm(tree) -> jax.Array:
   """Σ x² over all leaves, accumulated in float32 at least (bfloat16 leaves are upcast)."""
   return sum(jnp.sum(jnp.square(x.astype(jnp.promote_types(x.dtype, jnp.float32))))
              for x in jax.tree.leaves(tree))
@@ -51,7 +51,7 @@ def input_gradient_penalty(loss_fn: LossFn, epsilon: float = 1.0, *,
   def penalised(params, *args):
     (loss, aux), grads = jax.value_and_grad(
         lambda p: loss_fn(params, p, *args), has_aux=True)(zero_perturbations(*args))
-    penalty = 0.5 * epsilon * _squared_norm(grads)
+    penalty = 0.5 * epsilon * squared_norm(grads)
     return loss + penalty, {**aux, "loss_unpenalised": loss, "gradient_penalty": penalty}
   return penalised
 
@@ -69,7 +69,7 @@ def param_gradient_penalty(loss_fn: LossFn, epsilon: float) -> LossFn:
   def penalised(params, *args):
     (loss, aux), grads = jax.value_and_grad(
         lambda p: loss_fn(p, None, *args), has_aux=True)(params)
-    penalty = 0.5 * epsilon * _squared_norm(grads)
+    penalty = 0.5 * epsilon * squared_norm(grads)
     return loss + penalty, {**aux, "loss_unpenalised": loss, "gradient_penalty": penalty}
   return penalised
 
@@ -115,10 +115,10 @@ def fgm(loss_fn: LossFn, embedding_path: Sequence[str], epsilon: float = 0.5) ->
     embedding = _get(params, path)
     clean, g = jax.value_and_grad(
         lambda e: loss_fn(_replace(params, path, e), None, *args)[0])(embedding)
-    delta = jax.lax.stop_gradient(epsilon * g / (jnp.sqrt(_squared_norm(g)) + 1e-8))
+    delta = jax.lax.stop_gradient(epsilon * g / (jnp.sqrt(squared_norm(g)) + 1e-8))
     loss, aux = loss_fn(_replace(params, path, embedding + delta), None, *args)
     return loss, {**aux, "loss_clean": jax.lax.stop_gradient(clean),
-                  "fgm_delta_norm": jnp.sqrt(_squared_norm(delta))}
+                  "fgm_delta_norm": jnp.sqrt(squared_norm(delta))}
   return adversarial
 
 
@@ -153,61 +153,3 @@ def make_regularized_loss(name: str, loss_fn: LossFn, epsilon: float, *,
   if name == "param_gradient_penalty":
     return param_gradient_penalty(loss_fn, epsilon)
   raise ValueError(f"unknown regularizer {name!r}; valid: {', '.join(REGULARIZERS)}")
-
-
-# ---- The input/parameter gradient inequality (ALGORITHMS.md §3.1) -----------------------------
-Activation = Callable[[jax.Array], jax.Array]
-
-
-def _per_layer(activation: Activation | Sequence[Activation], num_layers: int) -> list[Activation]:
-  if callable(activation):
-    return [activation] * num_layers
-  activation = list(activation)
-  if len(activation) != num_layers:
-    raise ValueError(f"{len(activation)} activations for {num_layers} layers")
-  return activation
-
-
-def mlp_forward(params: Sequence[tuple[jax.Array, jax.Array]], x: jax.Array,
-                activation: Activation | Sequence[Activation]) -> list[jax.Array]:
-  """Layer inputs h^(1) = x, …, h^(l+1) of an MLP h^(t+1) = g^(t)(W^(t) h^(t) + b^(t)).
-
-  params: [(W [out, in], b [out])] per layer; x: [in]. `activation` is g^(t) for every layer, or
-  one callable per layer (e.g. [tanh, tanh, identity] for a linear read-out layer).
-  """
-  hs = [x]
-  for (w, b), g in zip(params, _per_layer(activation, len(params))):
-    hs.append(g(w @ hs[-1] + b))
-  return hs
-
-
-def inequality_sides(params: Sequence[tuple[jax.Array, jax.Array]], x: jax.Array,
-                     activation: Activation | Sequence[Activation],
-                     f: Callable[[jax.Array], jax.Array]) -> tuple[jax.Array, jax.Array]:
-  r"""Both sides of ‖∇_x f‖² Σ_t (1 + ‖h_t‖²)/(‖W_t‖²‖∇_x h_t‖²) ≤ ‖∇_θ f‖² (blog 8796).
-
-  ‖∇_x f‖, ‖∇_θ f‖ (θ = all W_t, b_t) and ‖h_t‖ are Euclidean/Frobenius norms; ‖W_t‖ and the
-  Jacobian norm ‖∇_x h_t‖ are spectral norms (`jnp.linalg.norm(ord=2)`; ∇_x h_1 = I; the
-  Jacobians come from one `jax.jacfwd`). f is a scalar function of the last layer's output
-  h_{l+1}; `params`, `activation` as in `mlp_forward`; x is one input vector [in].
-
-  Derivation (per layer t, δ = ∂f/∂z^(t+1), J = ∂h_t/∂x): ∇_W f = δ h_tᵀ, ∇_b f = δ and
-  ∇_x f = (W J)ᵀ δ, so ‖∇_x f‖ ≤ ‖δ‖‖W‖‖J‖; hence ‖∇_x f‖²(1 + ‖h_t‖²)/(‖W‖²‖J‖²) ≤ ‖∇_W f‖² +
-  ‖∇_b f‖² = ‖δ‖²(1 + ‖h_t‖²), and summing over t gives the inequality. It is tight exactly when
-  every layer's step ‖(WJ)ᵀδ‖ ≤ ‖W‖‖J‖‖δ‖ is an equality, e.g. for one layer (J = I) with δ
-  along the top left singular vector of W, or W a scaled orthogonal matrix.
-
-  Returns:
-    (lhs, rhs) as scalars.
-  """
-  def f_of(p, x):
-    return f(mlp_forward(p, x, activation)[-1])
-
-  grad_theta, grad_x = jax.grad(f_of, argnums=(0, 1))(params, x)
-  hs = mlp_forward(params, x, activation)
-  jacobians = [jnp.eye(x.shape[0], dtype=x.dtype)] + list(
-      jax.jacfwd(lambda x_: mlp_forward(params, x_, activation)[1:-1])(x))
-  total = 0.0
-  for (w, _), h, jac in zip(params, hs, jacobians):
-    total += (1 + jnp.sum(h ** 2)) / (jnp.linalg.norm(w, 2) ** 2 * jnp.linalg.norm(jac, 2) ** 2)
-  return _squared_norm(grad_x) * total, _squared_norm(grad_theta)

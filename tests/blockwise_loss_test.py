@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from flaxnlp import losses
-from flaxnlp.layers.blockwise_loss import global_pointer_blockwise_loss
+from flaxnlp.losses import global_pointer_blockwise_loss
 from flaxnlp.layers.global_pointer import EfficientGlobalPointer, GlobalPointer, SpanFactors
 
 B, N, D, H, d = 2, 13, 10, 3, 8

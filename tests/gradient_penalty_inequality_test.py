@@ -1,4 +1,5 @@
-"""The input/parameter gradient inequality (ALGORITHMS.md §3.1) of `regularizers.inequality_sides`.
+"""The input/parameter gradient inequality (ALGORITHMS.md §3.1) of
+`gradient_inequality.inequality_sides`.
 
 Tight case (derivation): per layer t the proof uses ‖∇_x f‖ = ‖(W_t J_t)ᵀ δ_t‖ ≤ ‖δ_t‖‖W_t‖‖J_t‖
 (δ_t = ∂f/∂z^(t+1), J_t = ∂h_t/∂x) and ‖∇_{W_t} f‖² + ‖∇_{b_t} f‖² = ‖δ_t‖²(1 + ‖h_t‖²) exactly.
@@ -13,7 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from flaxnlp import regularizers
+from flaxnlp import gradient_inequality
 
 ACTS = {"tanh": jnp.tanh, "relu": jax.nn.relu, "gelu": jax.nn.gelu, "sigmoid": jax.nn.sigmoid,
         "identity": lambda z: z}
@@ -44,7 +45,7 @@ def test_numpy_reference_two_layer_tanh(linear_readout):
                                                   * np.linalg.norm(j2, 2) ** 2))
   acts = [jnp.tanh, ACTS["identity"]] if linear_readout else jnp.tanh
   with jax.enable_x64(True):
-    got = regularizers.inequality_sides([(w1, b1), (w2, b2)], jnp.asarray(x), acts,
+    got = gradient_inequality.inequality_sides([(w1, b1), (w2, b2)], jnp.asarray(x), acts,
                                         lambda h: jnp.asarray(u) @ h)
   np.testing.assert_allclose([float(got[0]), float(got[1])], [lhs, rhs], rtol=1e-10)
   assert lhs < rhs
@@ -53,7 +54,7 @@ def test_numpy_reference_two_layer_tanh(linear_readout):
 def test_activation_list_must_match_depth():
   params = [(jnp.eye(2), jnp.zeros(2))] * 2
   with pytest.raises(ValueError, match="1 activations for 2 layers"):
-    regularizers.mlp_forward(params, jnp.ones(2), [jnp.tanh])
+    gradient_inequality.mlp_forward(params, jnp.ones(2), [jnp.tanh])
 
 
 def test_holds_on_120_random_mlps():
@@ -79,7 +80,7 @@ def test_holds_on_120_random_mlps():
     def sides(p, x, u, label, onehot, ce):
       act = lambda z: sum(onehot[k] * fn(z) for k, fn in enumerate(fns))
       f = lambda h: jnp.where(ce, -jax.nn.log_softmax(h)[label], u @ h)
-      return regularizers.inequality_sides(p, x, act, f)
+      return gradient_inequality.inequality_sides(p, x, act, f)
 
     lhs, rhs = jax.jit(jax.vmap(sides))(params, xs, us, labels, which, use_ce)
     lhs, rhs = np.asarray(lhs, np.float64), np.asarray(rhs, np.float64)
@@ -103,7 +104,7 @@ def test_tight_for_one_scaled_orthogonal_layer(act):
   with jax.enable_x64(True):
     params = [(_scaled_orthogonal(rng, 6, 1.7), jnp.asarray(rng.normal(size=6)))]
     u = jnp.asarray(rng.normal(size=6))
-    lhs, rhs = regularizers.inequality_sides(params, jnp.asarray(rng.normal(size=6)), ACTS[act],
+    lhs, rhs = gradient_inequality.inequality_sides(params, jnp.asarray(rng.normal(size=6)), ACTS[act],
                                              lambda h: jnp.sum(jnp.sin(u * h)))
   np.testing.assert_allclose(float(lhs) / float(rhs), 1.0, rtol=1e-5)
 
@@ -115,7 +116,7 @@ def test_tight_for_deep_linear_scaled_orthogonal_and_top_singular_readout():
     deep = [(_scaled_orthogonal(rng, 5, c), jnp.asarray(rng.normal(size=5)))
             for c in (0.5, 2.0, 1.3)]
     u = jnp.asarray(rng.normal(size=5))
-    lhs, rhs = regularizers.inequality_sides(deep, jnp.asarray(rng.normal(size=5)), identity,
+    lhs, rhs = gradient_inequality.inequality_sides(deep, jnp.asarray(rng.normal(size=5)), identity,
                                              lambda h: u @ h)
     np.testing.assert_allclose(float(lhs) / float(rhs), 1.0, rtol=1e-5)
 
@@ -123,8 +124,8 @@ def test_tight_for_deep_linear_scaled_orthogonal_and_top_singular_readout():
     top = jnp.asarray(np.linalg.svd(w)[0][:, 0])
     one = [(jnp.asarray(w), jnp.zeros(4))]
     x = jnp.asarray(rng.normal(size=6))
-    lhs, rhs = regularizers.inequality_sides(one, x, identity, lambda h: top @ h)
+    lhs, rhs = gradient_inequality.inequality_sides(one, x, identity, lambda h: top @ h)
     np.testing.assert_allclose(float(lhs) / float(rhs), 1.0, rtol=1e-5)
     # Any other read-out direction is strictly below (W has distinct singular values).
-    lhs, rhs = regularizers.inequality_sides(one, x, identity, lambda h: jnp.ones(4) @ h)
+    lhs, rhs = gradient_inequality.inequality_sides(one, x, identity, lambda h: jnp.ones(4) @ h)
     assert float(lhs) / float(rhs) < 0.999

@@ -218,7 +218,6 @@ def test_factory_names_and_errors():
 
 def _tiny_bert_problem():
   """The GoEmotions task model (BERT "encoder" + "classifier") at a tiny size, float64."""
-  from flaxnlp import configs  # pylint: disable=import-outside-toplevel
   from flaxnlp.models import bert  # pylint: disable=import-outside-toplevel
   from flaxnlp.tasks import classification  # pylint: disable=import-outside-toplevel
   cfg = bert.BertConfig(vocab_size=40, hidden_size=8, num_hidden_layers=1, num_attention_heads=2,
@@ -229,7 +228,7 @@ def _tiny_bert_problem():
   labels = jnp.array([0, 2])
   variables = jax.jit(model.init)(jax.random.key(0), ids)
   params = jax.tree.map(lambda x: x.astype(jnp.float64), nn.unbox(variables["params"]))
-  path = tuple(configs.base_config().regularizer.embedding_path.split("/"))
+  path = classification.ClassificationTask.embedding_path
 
   def loss(params, perturbations, ids, labels):
     v = {"params": params}
@@ -265,7 +264,7 @@ def test_bert_input_penalty_equals_embedding_matrix_gradient_for_distinct_tokens
 
 
 def test_bert_fgm_on_default_embedding_path():
-  """The config's default embedding_path is BERT's [V, D] word-embedding matrix; FGM's loss and
+  """A BERT task's embedding_path is BERT's [V, D] word-embedding matrix; FGM's loss and
   gradient are those of the plain loss at E + Δ, Δ = ε g/(‖g‖ + 1e-8) computed in numpy."""
   with jax.enable_x64(True):
     params, ids, labels, path, loss, _ = _tiny_bert_problem()

@@ -1,8 +1,9 @@
 """A tfds array_record cache of any task's examples, read by index (and by grain), without TF.
 
-`task_examples_source(task, split, data_dir)` builds the `TaskExamples` dataset for one split of a
-task into `data_dir` (once; later calls only open it) and returns a random-access `Sequence` of the
-very example objects `task.examples(split)` returns, decoded lazily record by record. It is a
+`examples_source(examples, cache_key, split, data_dir)` builds the `TaskExamples` dataset of one
+split into `data_dir` (once; later calls with the same key only open it) and returns a
+random-access `Sequence` of the very example objects `examples()` returns (the trainer passes
+`lambda: task.examples(split)`), decoded lazily record by record. It is a
 grain source as it stands (`grain.MapDataset.source(source)`); the trainer uses it for training and
 evaluation when `config.train.tfds_data_dir` is set.
 
@@ -10,14 +11,15 @@ Without TensorFlow, tfds builds `GeneratorBasedBuilder`s only with `file_format=
 reads them only through `as_data_source` (JAX_STACK.md §3.1).
 
 Original files (tfds' `manual_dir`): the builder reads nothing itself. `_generate_examples` calls
-the task's own `task.examples(split)`, so the original files are wherever the task's config says
+`examples()`, i.e. the task's own reader, so the original files are wherever the task's config says
 (`config.task_args.data_dir`, or data shipped by a package), and malformed input fails with the
 file:line error of the `flaxnlp.data.formats` reader.
 
-Cache key: one builder config per (task name, split, hash of `config.task`, `config.seed` and
-`config.task_args`), named `{task}-{split}-{hash10}`, e.g. `ner-train-3f2a9c01be`; a different
-data dir, maxlen, example limit or seed never shares a cache. The cache is keyed by the config,
-not by file contents: after editing the original files, delete `{data_dir}/task_examples/{name}`.
+Cache key: one builder config per key. The trainer's (`config_name`) is the task name, the split
+and a hash of `config.task`, `config.seed` and `config.task_args`, `{task}-{split}-{hash10}`, e.g.
+`ner-train-3f2a9c01be`; a different data dir, maxlen, example limit or seed never shares a cache.
+The cache is keyed by the config, not by file contents: after editing the original files, delete
+`{data_dir}/task_examples/{name}`.
 
 Serialisation: each record is one scalar bytes Tensor feature "example" holding `pickle.dumps` of
 the example. Examples are arbitrary Python objects (dataclasses, frozen dataclasses nested in
@@ -29,7 +31,7 @@ module path, so the cache must be rebuilt when an example class changes; bump
 caches you built.
 
 Records are written in generation order (`disable_shuffling=True`), so `source[i]` is
-`task.examples(split)[i]`.
+`examples()[i]`.
 """
 from __future__ import annotations
 
@@ -37,37 +39,37 @@ import collections.abc
 import hashlib
 import os
 import pickle
+from collections.abc import Callable, Iterable
 from typing import Any, Union
 
 from etils import epath
+import ml_collections
 import numpy as np
 import tensorflow_datasets as tfds
 
-from flaxnlp.tasks import base
 
-
-def config_name(task: base.Task, split: str) -> str:
-  """`{config.task}-{split}-{hash10}`: the builder config of `split` of `task`'s configuration.
+def config_name(config: ml_collections.ConfigDict, split: str) -> str:
+  """`{config.task}-{split}-{hash10}`: the cache key of `split` of an experiment config's task.
 
   The hash covers `config.task`, `config.seed` (the CMRC2018 and SogouQA tasks draw their
   held-out split from it) and `config.task_args`.
   """
-  config = task.config
   key = (f"{config.task}\n{config.seed}\n"
          f"{config.task_args.to_json_best_effort(sort_keys=True)}")
   return f"{config.task}-{split}-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
 
 
 class TaskExamples(tfds.core.GeneratorBasedBuilder):
-  """One split of a task's examples (pickled, in `task.examples(split)` order); see module doc."""
+  """One split of a task's examples (pickled, in `examples()` order); see the module docstring."""
 
   VERSION = tfds.core.Version("1.0.0")
   RELEASE_NOTES = {"1.0.0": "Pickled task examples, one scalar bytes feature per record."}
 
-  def __init__(self, *, task: base.Task, split: str, **kwargs):
-    """`kwargs` go to `GeneratorBasedBuilder` (data_dir, file_format); the config is derived."""
-    self._task, self._split = task, split
-    super().__init__(config=tfds.core.BuilderConfig(name=config_name(task, split)), **kwargs)
+  def __init__(self, *, examples: Callable[[], Iterable[Any]], cache_key: str, split: str,
+               **kwargs):
+    """`kwargs` go to `GeneratorBasedBuilder` (data_dir, file_format); the config is `cache_key`."""
+    self._examples, self._split = examples, split
+    super().__init__(config=tfds.core.BuilderConfig(name=cache_key), **kwargs)
 
   @tfds.core.utils.classproperty
   @classmethod
@@ -84,11 +86,11 @@ class TaskExamples(tfds.core.GeneratorBasedBuilder):
         disable_shuffling=True)
 
   def _split_generators(self, dl_manager):
-    del dl_manager  # the task reads its own original files
+    del dl_manager  # `examples()` reads the original files
     return {self._split: self._generate_examples()}
 
   def _generate_examples(self):
-    for i, example in enumerate(self._task.examples(self._split)):
+    for i, example in enumerate(self._examples()):
       yield i, {"example": pickle.dumps(example, protocol=pickle.HIGHEST_PROTOCOL)}
 
 
@@ -115,17 +117,18 @@ class ExampleSource(collections.abc.Sequence):
     return (self[i] for i in range(len(self)))
 
 
-def task_examples_source(task: base.Task, split: str,
-                         data_dir: Union[str, os.PathLike]) -> collections.abc.Sequence[Any]:
-  """The examples of `split` of `task` through its tfds array_record cache in `data_dir`.
+def examples_source(examples: Callable[[], Iterable[Any]], cache_key: str, split: str,
+                    data_dir: Union[str, os.PathLike]) -> collections.abc.Sequence[Any]:
+  """The examples `examples()` returns, through the tfds array_record cache `cache_key` in
+  `data_dir`.
 
-  Builds the cache on first use (reading the original files through `task.examples(split)`);
-  later calls with the same task config reuse the files. Returns an `ExampleSource` whose `[i]`
-  equals `task.examples(split)[i]`.
+  Builds the cache on first use (calling `examples()`, which reads the original files); later
+  calls with the same key reuse the files. Returns an `ExampleSource` whose `[i]` equals
+  `examples()[i]`.
   """
-  builder = TaskExamples(task=task, split=split, data_dir=os.fspath(data_dir),
-                         file_format="array_record")
+  builder = TaskExamples(examples=examples, cache_key=cache_key, split=split,
+                         data_dir=os.fspath(data_dir), file_format="array_record")
   builder.download_and_prepare()
   # Read through a read-only builder of the prepared folder: it pickles by path (grain workers),
-  # where `builder` would pickle by its constructor arguments, the task included.
+  # where `builder` would pickle by its constructor arguments, `examples` included.
   return ExampleSource(tfds.builder_from_directory(builder.data_dir).as_data_source(split))

@@ -6,9 +6,8 @@ Loss: ZLPR `multilabel_categorical_crossentropy` (blog 7359 / 9064), mean over t
 Prediction: labels with s_c > 0 (the fixed threshold class); calibrated probability σ(2s).
 Metrics: micro / macro F1 over label ids (`flaxnlp.metrics.classification`).
 
-`config.task_args`: data_dir (train.tsv/dev.tsv/test.tsv + labels.txt, GoEmotions format), vocab
-(vocab.txt path), lowercase, maxlen (tokens incl. [CLS]/[SEP]), label_smoothing,
-classifier_dropout. Splits: "train", "eval" (= dev.tsv), "test".
+`config.task_args`: see `ClassificationTask.default_args`. Splits: "train", "eval" (= dev.tsv),
+"test".
 """
 from __future__ import annotations
 
@@ -30,18 +29,6 @@ from flaxnlp.models import encoders
 from flaxnlp.tasks import base, registry
 
 SPLIT_FILES = {"train": "train.tsv", "eval": "dev.tsv", "dev": "dev.tsv", "test": "test.tsv"}
-
-
-def task_args(data_dir: str | None = None, vocab: str | None = None, *, lowercase: bool = True,
-              maxlen: int = 64, label_smoothing: float = 0.0, classifier_dropout: float = 0.1
-              ) -> ml_collections.ConfigDict:
-  """Default `config.task_args` of the classification task."""
-  c = ml_collections.ConfigDict(dict(lowercase=lowercase, maxlen=maxlen,
-                                     label_smoothing=label_smoothing,
-                                     classifier_dropout=classifier_dropout))
-  c.data_dir = data_dir or ml_collections.config_dict.placeholder(str)
-  c.vocab = vocab or ml_collections.config_dict.placeholder(str)
-  return c
 
 
 class BertMultiLabel(nn.Module):
@@ -66,11 +53,20 @@ class BertMultiLabel(nn.Module):
 class ClassificationTask(base.Task):
   """Multi-label classification of single texts; examples are `MultiLabelExample`s."""
 
-  encoder_key = ("encoder",)
+  @classmethod
+  def default_args(cls) -> ml_collections.ConfigDict:
+    """data_dir: train.tsv / dev.tsv / test.tsv + labels.txt (GoEmotions format); vocab: BERT
+    vocab.txt; lowercase; maxlen: tokens incl. [CLS]/[SEP]; label_smoothing ε;
+    classifier_dropout."""
+    c = ml_collections.ConfigDict(dict(lowercase=True, maxlen=64, label_smoothing=0.0,
+                                       classifier_dropout=0.1))
+    c.data_dir = ml_collections.config_dict.placeholder(str)
+    c.vocab = ml_collections.config_dict.placeholder(str)
+    return c
 
   def __init__(self, config: ml_collections.ConfigDict):
     super().__init__(config)
-    args = config.task_args
+    args = self.args
     if not args.data_dir:
       raise ValueError("config.task_args.data_dir is not set (folder with train.tsv, dev.tsv, "
                        "test.tsv and labels.txt)")
@@ -82,14 +78,13 @@ class ClassificationTask(base.Task):
   def tokenizer(self):
     """The WordPiece tokenizer of `task_args.vocab` (built on first use)."""
     from flaxnlp.data.tokenizer import Tokenizer  # pylint: disable=import-outside-toplevel
-    if not self.config.task_args.vocab:
+    if not self.args.vocab:
       raise ValueError("config.task_args.vocab is not set (path of a BERT vocab.txt)")
-    return Tokenizer.from_vocab(self.config.task_args.vocab,
-                                lowercase=self.config.task_args.lowercase)
+    return Tokenizer.from_vocab(self.args.vocab, lowercase=self.args.lowercase)
 
   def build_model(self) -> nn.Module:
     return BertMultiLabel(encoders.encoder_config(self.config.model), self.num_labels,
-                          float(self.config.task_args.classifier_dropout))
+                          float(self.args.classifier_dropout))
 
   def dummy_batch(self, batch_size: int, length: int):
     return {"token_ids": np.ones((batch_size, length), np.int32),
@@ -103,39 +98,27 @@ class ClassificationTask(base.Task):
 
   def featurize(self, example, *, train: bool, rng: np.random.Generator):
     del train, rng  # deterministic featurisation
-    enc = self.tokenizer.encode(example.text, maxlen=int(self.config.task_args.maxlen))
+    enc = self.tokenizer.encode(example.text, maxlen=int(self.args.maxlen))
     labels = np.zeros(self.num_labels, np.float32)
     labels[list(example.labels)] = 1.0
     return {"token_ids": np.asarray(enc.ids, np.int32),
             "segment_ids": np.asarray(enc.segment_ids, np.int32), "labels": labels}
 
   def collate(self, features, length: int):
-    token_ids = np.zeros((len(features), length), np.int32)
-    segment_ids = np.zeros((len(features), length), np.int32)
-    for i, f in enumerate(features):
-      token_ids[i, :len(f["token_ids"])] = f["token_ids"]
-      segment_ids[i, :len(f["segment_ids"])] = f["segment_ids"]
-    return {"token_ids": token_ids, "segment_ids": segment_ids,
+    return {"token_ids": base.pad([f["token_ids"] for f in features], length),
+            "segment_ids": base.pad([f["segment_ids"] for f in features], length),
             "labels": np.stack([f["labels"] for f in features])}
 
-  def scores(self, params, batch, rng=None, *, deterministic=True, perturbations=None):
-    """Label scores s [B, num_labels] (float32)."""
-    variables = {"params": params}
-    if perturbations is not None:
-      variables["perturbations"] = perturbations
-    return self.build_model().apply(variables, batch["token_ids"], batch["segment_ids"],
-                                    deterministic=deterministic,
-                                    rngs=None if deterministic else {"dropout": rng})
-
   def loss(self, params, batch, rng, *, deterministic, perturbations=None):
-    s = self.scores(params, batch, rng, deterministic=deterministic, perturbations=perturbations)
-    eps = float(self.config.task_args.label_smoothing)
+    """Mean ZLPR of the label scores s [B, num_labels] (float32); aux: label accuracy."""
+    s = self.apply(params, batch, rng, deterministic=deterministic, perturbations=perturbations)
+    eps = float(self.args.label_smoothing)
     targets = batch["labels"] * (1.0 - eps) + 0.5 * eps
     loss = losses.multilabel_categorical_crossentropy(s, targets).mean()
     return loss, {"label_accuracy": jnp.mean((s > 0) == (batch["labels"] > 0.5))}
 
   def predict(self, params, batch):
-    return self.scores(params, batch) > 0
+    return self.apply(params, batch) > 0
 
   def decode(self, outputs, batch, examples):
     del batch, examples
@@ -156,3 +139,9 @@ class ClassificationTask(base.Task):
     return {"id": example.id, "text": example.text, "labels": list(prediction),
             "label_names": [self.label_names[i] for i in prediction]}
 
+
+
+def task_args(data_dir: str | None = None, vocab: str | None = None, **overrides
+              ) -> ml_collections.ConfigDict:
+  """`ClassificationTask.task_args` with `data_dir` and `vocab` positional."""
+  return ClassificationTask.task_args(data_dir=data_dir, vocab=vocab, **overrides)

@@ -27,7 +27,7 @@ from flaxnlp import paths
 from flaxnlp.data import corpus
 from flaxnlp.data import formats
 from flaxnlp.data.formats import duee, duie, qa
-from flaxnlp.tasks import ner
+from flaxnlp.data import ner_datasets
 
 Source = Callable[[], Iterable[str]]
 
@@ -71,9 +71,9 @@ def sources() -> dict[str, Source]:
   }
   shared = {
       "cluener_train": ("cluener2020/train.json",
-                        lambda: (ex.text for ex in ner.read_split("cluener", "train"))),
+                        lambda: (ex.text for ex in ner_datasets.read_split("cluener", "train"))),
       "cmeee_train": ("cmeee_v2/CMeEE-V2_dev.json",
-                      lambda: (ex.text for ex in ner.read_split("cmeee", "train"))),
+                      lambda: (ex.text for ex in ner_datasets.read_split("cmeee", "train"))),
       "duie_train": ("duie/duie_v1_subset/train_data.json",
                      lambda: (ex.text for ex in duie.read_duie(
                          _shared("duie/duie_v1_subset/train_data.json")))),
@@ -98,7 +98,7 @@ EVAL_FILES: dict[str, Callable[[pathlib.Path], Iterable[str]]] = {
     "cluener2020/dev.json": _json_texts,
     "cluener2020/test.json": _json_texts,
     "cmeee_v2/CMeEE-V2_test.json": _json_texts,
-    "cmeee_v2/CMeEE-V2_dev.json": lambda _: (ex.text for ex in ner.read_split("cmeee", "eval")),
+    "cmeee_v2/CMeEE-V2_dev.json": lambda _: (ex.text for ex in ner_datasets.read_split("cmeee", "eval")),
     "people_daily_ner/example.dev": _char_tagged_texts,
     "people_daily_ner/example.test": _char_tagged_texts,
     "duie/duie_v1_subset/dev_data.json": lambda p: (ex.text for ex in duie.read_duie(p)),

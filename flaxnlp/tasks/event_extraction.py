@@ -1,9 +1,9 @@
 """GPLinker event extraction task "event_extraction" (ALGORITHMS §5.2) on DuEE 1.0 or DuEE-fin.
 
-Model: BERT + three Efficient GlobalPointer heads — argument head over the C (event_type, role)
-labels with the trigger as role 触发词 (RoPE on, tril on), head-link and tail-link heads with one
-type each (RoPE off, tril on). Loss: sparse ZLPR, mask_zero, summed over heads, mean over the
-batch. Decoding: `flaxnlp.decoding.cliques.decode_events`; metrics: bojone's `evaluate`
+Model (`flaxnlp.tasks.gplinker`): BERT + three Efficient GlobalPointer heads — argument head over
+the C (event_type, role) labels with the trigger as role 触发词 (RoPE on, tril on), head-link and
+tail-link heads with one type each (RoPE off, tril on); loss and labels as every GPLinker task.
+Decoding: `flaxnlp.decoding.cliques.decode_events`; metrics: bojone's `evaluate`
 (`flaxnlp.metrics.extraction.event_f1`).
 
 `task_args.format` selects the files in `data_dir` (`FORMATS`):
@@ -23,55 +23,15 @@ import dataclasses
 import os
 from typing import Any, Optional
 
-import flax.linen as nn
 import ml_collections
 import numpy as np
 
 from flaxnlp import paths
 from flaxnlp.data import spans as spans_lib
 from flaxnlp.data.formats import duee
-from flaxnlp.data.tokenizer import Tokenizer
 from flaxnlp.decoding.cliques import decode_events, drop_subset_events
-from flaxnlp.layers import global_pointer
 from flaxnlp.metrics.extraction import event_f1
-from flaxnlp.models import bert
-from flaxnlp.models import encoders
-from flaxnlp.tasks import base, gplinker_labels, registry
-
-
-def ee_task_args(**overrides) -> ml_collections.ConfigDict:
-  """Default `config.task_args` of "event_extraction": format (a `FORMATS` key), data_dir (its
-  files), vocab, maxlen, head_size, num_train ("duee": dev documents used for training),
-  max_train_examples."""
-  args = ml_collections.ConfigDict(dict(
-      format="duee", data_dir=os.path.join(paths.shared_data_dir(), "duee1.0"), vocab="",
-      maxlen=128, head_size=64, num_train=1000, max_train_examples=0))
-  for key, value in overrides.items():
-    if key not in args:
-      raise KeyError(f"unknown event_extraction task_args field {key!r}")
-    args[key] = value
-  return args
-
-
-class GPLinkerEEModel(nn.Module):
-  """BERT + argument / head-link / tail-link EGP heads; returns three [B, H, N, N] arrays."""
-  config: bert.BertConfig
-  labels: int
-  head_size: int = 64
-
-  @nn.compact
-  def __call__(self, token_ids, deterministic: bool = True):
-    hidden = encoders.build_encoder(self.config, name="encoder")(token_ids, deterministic=deterministic).last_hidden_state
-    mask = token_ids != 0
-    egp = global_pointer.EfficientGlobalPointer
-    args = egp(self.labels, self.head_size, use_rope=True, tril_mask=True, name="argument")(hidden, mask)
-    head = egp(1, self.head_size, use_rope=False, tril_mask=True, name="head_link")(hidden, mask)
-    tail = egp(1, self.head_size, use_rope=False, tril_mask=True, name="tail_link")(hidden, mask)
-    return args, head, tail
-
-
-# One sparse label array per head, in the order of the model's outputs.
-LABEL_KEYS = ('argument_labels', 'head_labels', 'tail_labels')
+from flaxnlp.tasks import base, gplinker, gplinker_labels, registry
 
 
 @dataclasses.dataclass(frozen=True)
@@ -92,12 +52,22 @@ FORMATS = {
 
 
 @registry.register("event_extraction")
-class EventExtractionTask(base.Task):
+class EventExtractionTask(gplinker.GPLinkerTask):
   """DuEE / DuEE-fin event extraction with GPLinker; examples are `duee.EventExample`s."""
+
+  label_keys = ("argument_labels", "head_labels", "tail_labels")
+
+  @classmethod
+  def default_args(cls) -> ml_collections.ConfigDict:
+    """format (a `FORMATS` key), data_dir (its files), vocab ("" = bert-base-chinese), maxlen,
+    head_size, num_train ("duee": dev documents used for training), max_train_examples."""
+    return ml_collections.ConfigDict(dict(
+        format="duee", data_dir=os.path.join(paths.shared_data_dir(), "duee1.0"), vocab="",
+        maxlen=128, head_size=64, num_train=1000, max_train_examples=0))
 
   def __init__(self, config: ml_collections.ConfigDict):
     super().__init__(config)
-    a = config.task_args
+    a = self.args
     if a.format not in FORMATS:
       raise ValueError(f"unknown event_extraction task_args.format {a.format!r}; "
                        f"one of {', '.join(FORMATS)}")
@@ -110,27 +80,33 @@ class EventExtractionTask(base.Task):
     # Label (event_type, enum value) -> its enumerated role.
     self.enum_role = {(t, v): r for (t, r), values in self.schema.enum_values.items()
                       for v in values}
-    self.tokenizer = Tokenizer.from_vocab(a.vocab or paths.chinese_bert_vocab())
     self._files: dict[str, list] = {}
 
-  def build_model(self) -> GPLinkerEEModel:
-    return GPLinkerEEModel(encoders.encoder_config(self.config.model), len(self.labels),
-                           int(self.config.task_args.head_size))
+  def head_specs(self):
+    return (gplinker.HeadSpec("argument", len(self.labels), use_rope=True, tril_mask=True),
+            gplinker.HeadSpec("head_link", 1, use_rope=False, tril_mask=True),
+            gplinker.HeadSpec("tail_link", 1, use_rope=False, tril_mask=True))
 
-  def dummy_batch(self, batch_size: int, length: int):
-    ids = np.array([self.tokenizer.cls_id, self.tokenizer.sep_id], np.int32)
-    return self.collate([{"token_ids": ids, "nodes": np.zeros((0, 4), np.int32)}] * batch_size,
-                        length)
+  def empty_feature(self):
+    return {"token_ids": np.array([self.tokenizer.cls_id, self.tokenizer.sep_id], np.int32),
+            "nodes": np.zeros((0, 4), np.int32)}
+
+  def pair_sets(self, feature):
+    """argument per label, head_link / tail_link (`event_pair_sets`) of the feature's events."""
+    events: dict[int, list] = {}
+    for e, label, h, t in feature["nodes"].tolist():
+      events.setdefault(e, []).append((label, h, t))
+    return gplinker_labels.event_pair_sets(list(events.values()), len(self.labels))
 
   def _read(self, name: str) -> list:
     if name not in self._files:
-      path = os.path.join(self.config.task_args.data_dir, name)
+      path = os.path.join(self.args.data_dir, name)
       self._files[name] = (duee.read_duee_fin(path, self.schema) if self.format.fin
                            else duee.read_duee(path))
     return self._files[name]
 
   def examples(self, split: str):
-    a, f = self.config.task_args, self.format
+    a, f = self.args, self.format
     if split == "train":
       train = (self._read(f.dev_file)[:int(a.num_train)] if f.train_file is None
                else self._read(f.train_file))
@@ -144,45 +120,20 @@ class EventExtractionTask(base.Task):
     """{"token_ids": int32 [L], "nodes": int32 [M, 4] rows (event index, label, h, t)}."""
     del rng, train
     encoding, events, _ = gplinker_labels.encode_event_example(
-        example, self.tokenizer, self.labels, self.schema.enum_values,
-        int(self.config.task_args.maxlen))
+        example, self.tokenizer, self.labels, self.schema.enum_values, int(self.args.maxlen))
     rows = [(e, label, h, t) for e, nodes in enumerate(events) for label, h, t in nodes]
     return {"token_ids": np.asarray(encoding.ids, np.int32),
             "nodes": np.asarray(rows, np.int32).reshape(-1, 4)}
-
-  def collate(self, features, length: int):
-    """token_ids [B, N]; sparse argument [B, C, K], head_link / tail_link [B, 1, K] labels."""
-    ids = np.zeros((len(features), length), np.int32)
-    sets = []
-    for row, f in enumerate(features):
-      ids[row, :len(f["token_ids"])] = f["token_ids"]
-      events: dict[int, list] = {}
-      for e, label, h, t in f["nodes"].tolist():
-        events.setdefault(e, []).append((label, h, t))
-      sets.append(gplinker_labels.event_pair_sets(list(events.values()), len(self.labels)))
-    return {"token_ids": ids, **gplinker_labels.pack_head_labels(sets, LABEL_KEYS, length)}
-
-  def loss(self, params, batch, rng, *, deterministic, perturbations=None):
-    variables = {"params": params}
-    if perturbations is not None:
-      variables["perturbations"] = perturbations
-    logits = self.build_model().apply(variables, batch["token_ids"], deterministic=deterministic,
-                                      rngs={"dropout": rng})
-    return gplinker_labels.gplinker_loss(logits, batch, LABEL_KEYS), {}
-
-  def predict(self, params, batch):
-    """Three float32 logit arrays (argument, head_link, tail_link)."""
-    return self.build_model().apply({"params": params}, batch["token_ids"])
 
   def decode(self, outputs, batch, examples):
     """Per example, events as node lists (type, role, text, char start), trigger filter OFF
     (`event_f1` applies it at event level, as bojone's evaluate). A node of an enum label
     (type, value) becomes (type, its enum role, value, -1), as the reader's gold."""
     args, head, tail = (np.asarray(x) for x in outputs)
-    lengths = (np.asarray(batch["token_ids"]) != 0).sum(axis=1)
+    lengths = base.token_lengths(batch)
     result = []
     for b, ex in enumerate(examples):
-      offsets = self.tokenizer.encode(ex.text, maxlen=int(self.config.task_args.maxlen)).offsets
+      offsets = self.encode(ex.text).offsets
       events = []
       for event in decode_events(args[b], head[b, 0], tail[b, 0], self.labels, int(lengths[b]),
                                  require_trigger=False):
@@ -226,3 +177,6 @@ class EventExtractionTask(base.Task):
               for e in prediction if any(n[1] == "触发词" for n in e)]
     return {"text": example.text, "event_list": [{"event_type": t, "arguments": a}
                                                   for t, a in drop_subset_events(events)]}
+
+
+ee_task_args = EventExtractionTask.task_args

@@ -41,21 +41,12 @@ import optax
 
 from flaxnlp import paths
 from flaxnlp.data import corpus
+from flaxnlp.data.masking import mask_tokens
 from flaxnlp.errors import UserError
 from flaxnlp.models import bert, encoders
 from flaxnlp.tasks import base, registry
 
 OBJECTIVES = ("mlm", "unilm")
-
-
-def task_args(**overrides) -> ml_collections.ConfigDict:
-  """Default `config.task_args` of the pretraining task (see the module docstring)."""
-  c = ml_collections.ConfigDict(dict(
-      corpus_dir="", vocab="", seq_len=128, whole_word_masking=True, mask_rate=0.15,
-      mask_token_rate=0.8, random_token_rate=0.1, max_predictions=0,
-      objectives=ml_collections.ConfigDict(dict(mlm=1.0, unilm=0.0))))
-  c.update(overrides)
-  return c
 
 
 def default_corpus_dir(seq_len: int, whole_word: bool) -> pathlib.Path:
@@ -76,48 +67,24 @@ class PretrainingModel(nn.Module):
     return encoder.mlm(gathered)
 
 
-def mask_tokens(ids: np.ndarray, word_starts: np.ndarray, candidates: np.ndarray, *,
-                rate: float, max_predictions: int, mask_id: int, random_ids: np.ndarray,
-                mask_token_rate: float, random_token_rate: float,
-                rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-  """Google-BERT masking of one sequence → (masked ids, sorted target positions).
-
-  Args:
-    ids: int [L] token ids.
-    word_starts: bool [L]; a word is a start position plus the following non-start positions.
-    candidates: bool [L], positions that may be masked.
-    rate: share of candidates to predict (rounded, at least 1, at most `max_predictions`).
-  """
-  positions = np.flatnonzero(candidates)
-  if not len(positions):
-    return ids.copy(), positions
-  count = min(max(1, int(round(len(positions) * rate))), max_predictions)
-  words = np.split(positions, np.flatnonzero(word_starts[positions][1:]) + 1)
-  chosen: list[int] = []
-  for k in rng.permutation(len(words)):
-    if len(chosen) + len(words[k]) <= count:
-      chosen.extend(words[k])
-      if len(chosen) == count:
-        break
-  chosen = np.sort(np.asarray(chosen, np.int64))
-  out = ids.copy()
-  r = rng.random(len(chosen))
-  out[chosen[r < mask_token_rate]] = mask_id
-  swap = chosen[(r >= mask_token_rate) & (r < mask_token_rate + random_token_rate)]
-  out[swap] = rng.choice(random_ids, size=len(swap))
-  return out, chosen
-
-
 @registry.register("pretraining")
 class PretrainingTask(base.Task):
   """MLM / UniLM pretraining of an encoder (BERT, RoFormer, RoFormer-V2); examples are corpus
   records (ids, flags)."""
 
-  encoder_key = ("encoder",)
+  @classmethod
+  def default_args(cls) -> ml_collections.ConfigDict:
+    """corpus_dir ("" = built under `paths.cache_dir()`), vocab ("" = bert-base-chinese), seq_len,
+    whole_word_masking, mask_rate, mask_token_rate, random_token_rate, max_predictions (0 =
+    ceil(seq_len · mask_rate) + 1), objectives (weight per objective; see the module docstring)."""
+    return ml_collections.ConfigDict(dict(
+        corpus_dir="", vocab="", seq_len=128, whole_word_masking=True, mask_rate=0.15,
+        mask_token_rate=0.8, random_token_rate=0.1, max_predictions=0,
+        objectives=ml_collections.ConfigDict(dict(mlm=1.0, unilm=0.0))))
 
   def __init__(self, config: ml_collections.ConfigDict):
     super().__init__(config)
-    a = config.task_args
+    a = self.args
     self.seq_len = int(a.seq_len)
     self.max_predictions = int(a.max_predictions) or math.ceil(self.seq_len * float(a.mask_rate)) + 1
     weights = {k: float(a.objectives[k]) for k in a.objectives}
@@ -131,7 +98,7 @@ class PretrainingTask(base.Task):
   @functools.cached_property
   def tokenizer(self):
     from flaxnlp.data.tokenizer import Tokenizer  # pylint: disable=import-outside-toplevel
-    return Tokenizer.from_vocab(self.config.task_args.vocab or paths.chinese_bert_vocab())
+    return Tokenizer.from_vocab(self.args.vocab or paths.chinese_bert_vocab())
 
   @functools.cached_property
   def random_ids(self) -> np.ndarray:
@@ -151,9 +118,8 @@ class PretrainingTask(base.Task):
     cfg = encoders.encoder_config(self.config.model, vocab_size=self.tokenizer.vocab_size)
     return PretrainingModel(cfg)
 
-  def init_params(self, rng, batch):
-    return self.build_model().init({"params": rng, "dropout": rng}, batch["token_ids"],
-                                   batch["segment_ids"], batch["target_positions"])["params"]
+  def model_inputs(self, batch):
+    return batch["token_ids"], batch["segment_ids"], batch["target_positions"]
 
   def dummy_batch(self, batch_size: int, length: int):
     p = self.max_predictions
@@ -168,7 +134,7 @@ class PretrainingTask(base.Task):
   def ensure_corpus(self) -> pathlib.Path:
     """The corpus folder, built from `corpus_sources` first if it is the default one and absent."""
     if not corpus.is_built(self.corpus_dir):
-      if self.config.task_args.corpus_dir:
+      if self.args.corpus_dir:
         raise FileNotFoundError(f"task_args.corpus_dir={self.corpus_dir} holds no built corpus "
                                 "(stats.json missing); build it with flaxnlp.data.corpus")
       from flaxnlp.tasks import corpus_sources  # pylint: disable=import-outside-toplevel
@@ -181,7 +147,7 @@ class PretrainingTask(base.Task):
             f"pass --config.task_args.corpus_dir")
       corpus.build_corpus(corpus_sources.sources(), self.corpus_dir, self.tokenizer,
                           eval_texts=corpus_sources.eval_texts(), seq_len=self.seq_len,
-                          whole_word=bool(self.config.task_args.whole_word_masking))
+                          whole_word=bool(self.args.whole_word_masking))
     return self.corpus_dir
 
   def examples(self, split: str) -> Sequence:
@@ -197,7 +163,7 @@ class PretrainingTask(base.Task):
     ids, flags = example
     if rng.random() < self.unilm_share:
       return self._unilm_features(ids, flags, rng)
-    a, tok = self.config.task_args, self.tokenizer
+    a, tok = self.args, self.tokenizer
     tokens = np.concatenate([[tok.cls_id], ids, [tok.sep_id]]).astype(np.int32)
     starts = np.concatenate([[True], (flags & corpus.WORD_START) > 0, [True]])
     if not a.whole_word_masking:
@@ -226,31 +192,20 @@ class PretrainingTask(base.Task):
             "target_ids": tokens[positions + 1].astype(np.int32), "unilm": np.float32(1.0)}
 
   def collate(self, features, length: int):
-    b, p = len(features), self.max_predictions
-    batch = {"token_ids": np.zeros((b, length), np.int32),
-             "segment_ids": np.zeros((b, length), np.int32),
-             "target_positions": np.zeros((b, p), np.int32),
-             "target_ids": np.zeros((b, p), np.int32),
-             "target_weights": np.zeros((b, p), np.float32),
-             "unilm": np.asarray([f["unilm"] for f in features], np.float32)}
-    for i, f in enumerate(features):
-      n, t = len(f["token_ids"]), len(f["target_ids"])
-      batch["token_ids"][i, :n] = f["token_ids"]
-      batch["segment_ids"][i, :n] = f["segment_ids"]
-      batch["target_positions"][i, :t] = f["target_positions"]
-      batch["target_ids"][i, :t] = f["target_ids"]
-      batch["target_weights"][i, :t] = 1.0
-    return batch
+    p = self.max_predictions
+    column = lambda key, width: base.pad([f[key] for f in features], width)
+    return {"token_ids": column("token_ids", length), "segment_ids": column("segment_ids", length),
+            "target_positions": column("target_positions", p),
+            "target_ids": column("target_ids", p),
+            "target_weights": base.pad([np.ones(len(f["target_ids"])) for f in features], p,
+                                       np.float32),
+            "unilm": np.asarray([f["unilm"] for f in features], np.float32)}
 
   # ---- Model --------------------------------------------------------------------------------
   def _token_stats(self, params, batch, rng=None, *, deterministic=True, perturbations=None):
     """Per-target cross-entropy and correctness, float32 [B, P] each (padding targets included)."""
-    variables = {"params": params}
-    if perturbations is not None:
-      variables["perturbations"] = perturbations
-    logits = self.build_model().apply(
-        variables, batch["token_ids"], batch["segment_ids"], batch["target_positions"],
-        deterministic=deterministic, rngs=None if deterministic else {"dropout": rng})
+    logits = self.apply(params, batch, rng, deterministic=deterministic,
+                        perturbations=perturbations)
     ce = optax.losses.softmax_cross_entropy_with_integer_labels(logits, batch["target_ids"])
     correct = (jnp.argmax(logits, -1) == batch["target_ids"]).astype(jnp.float32)
     return ce, correct
@@ -301,3 +256,6 @@ class PretrainingTask(base.Task):
       out[f"unigram_{name}_accuracy"] = sum(r["unigram_correct"] for r in rows) / count
       out[f"unigram_{name}_loss"] = sum(r["unigram_loss_sum"] for r in rows) / count
     return out
+
+
+task_args = PretrainingTask.task_args

@@ -11,7 +11,10 @@ Follows `examples/task_reading_comprehension_by_seq2seq.py` (ALGORITHMS.md §1.3
 * decoding prompt for every passage: `[CLS] passage [SEP] question [SEP]`, all segment 0;
 * `answer_questions`: the prompts of all passages of several questions go through one
   `flaxnlp.decoding.autoregressive.generate` call, rows grouped per question and combined at every
-  step by the multi-passage vote (`flaxnlp.decoding.rc_vote.RCVoteProcessor`).
+  step by the multi-passage vote (`flaxnlp.decoding.rc_vote.RCVoteProcessor`). Its three steps
+  (`pack_prompt_groups`, `vote_generate`, `answer_text`) are the reading-comprehension task's
+  `collate`, `predict` and `decode`, so the standalone decoder and the task's evaluation are
+  one code path.
 
 `tokenizer` is any object with bert4keras's `encode(first, second=None, maxlen=None)` returning
 `(ids, segment_ids, ...)` (e.g. `flaxnlp.data.tokenizer.Tokenizer`): `encode(passage,
@@ -128,29 +131,60 @@ def answer_questions(model, params, tokenizer, questions: Sequence[tuple[str, Se
   s = group_size or max(map(len, prompts))
   if s < max(map(len, prompts)):
     raise ValueError(f"group_size {s} < the largest passage count {max(map(len, prompts))}")
-  width = max_p_len + max_q_len
-  token_ids = np.zeros((len(asked), s, width), np.int32)
+  token_ids, present = pack_prompt_groups(prompts, [[True] * len(p) for p in prompts],
+                                          max_p_len + max_q_len, s, tokenizer)
+  out = vote_generate(model, params, token_ids, present, tokenizer, beam_size=beam_size,
+                      extractive=extractive, eps=eps, max_a_len=max_a_len, banned_ids=banned_ids,
+                      full_prompt_ngrams=full_prompt_ngrams)
+  tokens, lengths = np.asarray(out.tokens), np.asarray(out.lengths)
+  for g, i in enumerate(asked):
+    answers[i] = answer_text(tokenizer, tokens[g], lengths[g])
+  return answers
+
+
+def pack_prompt_groups(groups: Sequence[Sequence[np.ndarray]], present: Sequence[Sequence[bool]],
+                       length: int, group_size: int, tokenizer) -> tuple[np.ndarray, np.ndarray]:
+  """The prompt rows of G questions as token_ids int32 [G, S, length] and present bool [G, S].
+
+  Question g's rows (`groups[g]`, each 0-padded to ≤ `length`) fill its first rows, flagged by
+  `present[g]`; the remaining S − len(groups[g]) rows are `[CLS] [SEP]` with present False, so
+  they never vote.
+  """
+  token_ids = np.zeros((len(groups), group_size, length), np.int32)
   token_ids[:, :, :2] = [tokenizer.cls_id, tokenizer.sep_id]
-  present = np.zeros((len(asked), s), bool)
-  for g, rows in enumerate(prompts):
-    for j, row in enumerate(rows):
-      token_ids[g, j, :] = 0
+  mask = np.zeros((len(groups), group_size), bool)
+  for g, (rows, flags) in enumerate(zip(groups, present)):
+    for j, (row, flag) in enumerate(zip(rows, flags)):
+      token_ids[g, j] = 0
       token_ids[g, j, :len(row)] = row
-      present[g, j] = True
+      mask[g, j] = flag
+  return token_ids, mask
+
+
+def vote_generate(model, params, token_ids, present, tokenizer, *, beam_size: int,
+                  extractive: bool, eps: float, max_a_len: int, banned_ids: Sequence[int] = (),
+                  full_prompt_ngrams: bool = False) -> autoregressive.GenerateOutput:
+  """Multi-passage vote decoding of prompt groups token_ids [G, S, L] / present [G, S] (jit-able).
+
+  One `autoregressive.generate` call over the G·S rows, combined per group at every step by
+  `rc_vote.RCVoteProcessor`; returns tokens [G, T] and lengths [G].
+  """
+  g, s, n = token_ids.shape
   state = rc_vote.init_state(token_ids, present, cls_id=tokenizer.cls_id,
                              sep_id=tokenizer.sep_id, full_prompt=full_prompt_ngrams)
   processor = rc_vote.RCVoteProcessor(tokenizer.sep_id, extractive, eps, tuple(banned_ids))
-  out = autoregressive.generate(
-      model, params, token_ids.reshape(-1, width), end_id=tokenizer.sep_id,
+  return autoregressive.generate(
+      model, params, token_ids.reshape(g * s, n), end_id=tokenizer.sep_id,
       max_new_tokens=max_a_len, beam_size=beam_size, logits_processor=processor,
       processor_state=state, group_size=s)
-  tokens, lengths = np.asarray(out.tokens), np.asarray(out.lengths)
-  for g, i in enumerate(asked):
-    ids = tokens[g, :lengths[g]].tolist()
-    if ids and ids[-1] == tokenizer.sep_id:
-      ids = ids[:-1]
-    answers[i] = tokenizer.decode(ids)
-  return answers
+
+
+def answer_text(tokenizer, tokens: np.ndarray, length: int) -> str:
+  """The answer string of generated ids `tokens[:length]`, without the closing `[SEP]`."""
+  ids = tokens[:length].tolist()
+  if ids and ids[-1] == tokenizer.sep_id:
+    ids = ids[:-1]
+  return tokenizer.decode(ids)
 
 
 def answer_question(model, params, tokenizer, question: str, passages: Sequence[str],

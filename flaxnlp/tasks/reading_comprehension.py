@@ -18,27 +18,15 @@ bert4keras `examples/task_reading_comprehension_by_seq2seq.py` (ALGORITHMS.md §
   standard = the question's first gold answer, expansions = all its gold answers) and CMRC 2018
   EM / F1 (percent) against all gold answers. Questions without a gold answer are not scored.
 
-Datasets (`task_args.dataset`):
-  * "webqa_sogouqa": `data_dir` with SogouQA.json and WebQA.json (bojone's Baidu-pan files);
-    eval = 1/3 of Sogou (`qa.sogou_split`, `random_order.json` in data_dir when present, else a
-    seeded permutation); train = Sogou-train twice + WebQA (Sogou:WebQA = 2:1).
-  * "cmrc2018": the dev + trial files under `data_dir` (default `paths.shared_data_dir()/cmrc2018`;
-    the official train file is not available here). Contexts are cut into windows of
-    `cmrc_window_chars` characters, each a passage, so the vote matters. Split by article:
-    `cmrc_eval_fraction` of the dev articles (seeded) is "eval", the rest of dev (+ trial when
-    `cmrc_train_trial`) is "train"; "trial" is also a split. Scores are NOT comparable to the
-    official CMRC 2018 dev results (different training data, windowed multi-passage input).
+Datasets (`task_args.dataset`) and their splits: `flaxnlp.data.qa_datasets`.
 
 Warm start (`config.init_checkpoint`): the params are the `Bert` itself (`encoder_key = ()`); with
-a simplified vocabulary the checkpoint's embedding rows / MLM bias must be sliced by `keep_tokens`
-— `transform_pretrained_params` does it; the trainer must call it on the loaded params before
-merging (see its docstring).
+a simplified vocabulary the checkpoint's embedding rows / MLM bias are sliced by `keep_tokens`
+(`pretrained_params`).
 """
 from __future__ import annotations
 
 import functools
-import json
-import pathlib
 from collections.abc import Sequence
 
 import jax.numpy as jnp
@@ -46,52 +34,13 @@ import ml_collections
 import numpy as np
 
 from flaxnlp import losses, paths
+from flaxnlp.data import qa_datasets
 from flaxnlp.data.formats import qa
-from flaxnlp.decoding import autoregressive, rc_vote
 from flaxnlp.metrics import qa as qa_metrics
-from flaxnlp.models import bert
-from flaxnlp.models import encoders
+from flaxnlp.models import bert, checkpoints, encoders
 from flaxnlp.tasks import base, rc_samples, registry
 
 DATASETS = ("cmrc2018", "webqa_sogouqa")
-
-
-def rc_task_args(dataset: str = "cmrc2018", data_dir: str | None = None, vocab: str | None = None,
-                 *, simplified_vocab: bool = True, max_p_len: int = 256, max_q_len: int = 64,
-                 max_a_len: int = 32, beam_size: int = 2, extractive: bool = True,
-                 eps: float = 1e-12, cmrc_window_chars: int = 254, cmrc_stride: int = 0,
-                 cmrc_eval_fraction: float = 0.2, cmrc_train_trial: bool = True,
-                 max_train_examples: int = 0, answer_expand: str | None = None
-                 ) -> ml_collections.ConfigDict:
-  """Default `config.task_args` of the reading-comprehension task.
-
-  Args:
-    dataset: "cmrc2018" | "webqa_sogouqa".
-    data_dir: dataset folder (cmrc2018 default: `paths.shared_data_dir() / "cmrc2018"`).
-    vocab: BERT vocab.txt (default `paths.chinese_bert_vocab()`); lower-cased.
-    simplified_vocab: bert4keras `simplified=True` vocabulary (drops `##字` pieces etc.).
-    max_p_len, max_q_len, max_a_len: 256 / 64 / 32 tokens (§1.3).
-    beam_size: 2 in the scored (0.77) version, 1 = greedy (current example).
-    extractive: n-gram constraint over the answering passages.
-    eps: decoding score log(vote + eps) (1e-6 in the scored version).
-    cmrc_window_chars, cmrc_stride: CMRC context windows (0 stride = no overlap).
-    cmrc_eval_fraction: fraction of the dev articles held out as "eval".
-    cmrc_train_trial: add cmrc2018_trial.json to "train".
-    max_train_examples: keep the first N training questions (0 = all).
-    answer_expand: optional SogouQA `qid_answer_expand` file (official gold of the Sogou metric).
-  """
-  if dataset not in DATASETS:
-    raise ValueError(f"unknown dataset {dataset!r}; one of {DATASETS}")
-  c = ml_collections.ConfigDict(dict(
-      dataset=dataset, simplified_vocab=simplified_vocab, max_p_len=max_p_len,
-      max_q_len=max_q_len, max_a_len=max_a_len, beam_size=beam_size, extractive=extractive,
-      eps=eps, cmrc_window_chars=cmrc_window_chars, cmrc_stride=cmrc_stride,
-      cmrc_eval_fraction=cmrc_eval_fraction, cmrc_train_trial=cmrc_train_trial,
-      max_train_examples=max_train_examples))
-  c.data_dir = data_dir or ml_collections.config_dict.placeholder(str)
-  c.vocab = vocab or ml_collections.config_dict.placeholder(str)
-  c.answer_expand = answer_expand or ml_collections.config_dict.placeholder(str)
-  return c
 
 
 def _group_size(count: int) -> int:
@@ -104,16 +53,43 @@ class ReadingComprehensionTask(base.Task):
   """UniLM seq2seq reading comprehension; examples are `flaxnlp.data.formats.qa.QAExample`s."""
 
   encoder_key = ()   # the model is the Bert itself
+  embedding_path = ("embeddings", "word_embeddings", "embedding")
+
+  @classmethod
+  def default_args(cls) -> ml_collections.ConfigDict:
+    """Every field of `config.task_args` of the reading-comprehension task, with its default.
+
+    Args:
+      dataset: "cmrc2018" | "webqa_sogouqa".
+      data_dir: dataset folder (cmrc2018 default: `paths.shared_data_dir() / "cmrc2018"`).
+      vocab: BERT vocab.txt (default `paths.chinese_bert_vocab()`); lower-cased.
+      simplified_vocab: bert4keras `simplified=True` vocabulary (drops `##字` pieces etc.).
+      max_p_len, max_q_len, max_a_len: 256 / 64 / 32 tokens (§1.3).
+      beam_size: 2 in the scored (0.77) version, 1 = greedy (current example).
+      extractive: n-gram constraint over the answering passages.
+      eps: decoding score log(vote + eps) (1e-6 in the scored version).
+      cmrc_window_chars, cmrc_stride: CMRC context windows (0 stride = no overlap).
+      cmrc_eval_fraction: fraction of the dev articles held out as "eval".
+      cmrc_train_trial: add cmrc2018_trial.json to "train".
+      max_train_examples: keep the first N training questions (0 = all).
+      answer_expand: optional SogouQA `qid_answer_expand` file (official gold of the Sogou metric).
+    """
+    c = ml_collections.ConfigDict(dict(
+        dataset="cmrc2018", simplified_vocab=True, max_p_len=256, max_q_len=64, max_a_len=32,
+        beam_size=2, extractive=True, eps=1e-12, cmrc_window_chars=254, cmrc_stride=0,
+        cmrc_eval_fraction=0.2, cmrc_train_trial=True, max_train_examples=0))
+    for field in ("data_dir", "vocab", "answer_expand"):
+      c[field] = ml_collections.config_dict.placeholder(str)
+    return c
 
   def __init__(self, config: ml_collections.ConfigDict):
     super().__init__(config)
-    args = config.task_args
+    args = self.args
     if args.dataset not in DATASETS:
       raise ValueError(f"config.task_args.dataset={args.dataset!r}; one of {DATASETS}")
     if args.dataset == "webqa_sogouqa" and not args.data_dir:
       raise ValueError("config.task_args.data_dir is not set (folder with SogouQA.json and "
                        f"WebQA.json; see {qa.SOGOU_WEBQA_DOWNLOAD})")
-    self.args = args
     self._splits = None
 
   # ---- Vocabulary & model -------------------------------------------------------------------
@@ -142,15 +118,12 @@ class ReadingComprehensionTask(base.Task):
     cfg = encoders.encoder_config(self.config.model, vocab_size=self.tokenizer.vocab_size)
     return encoders.build_encoder(cfg, mlm_head=True)
 
-  def transform_pretrained_params(self, pretrained: dict) -> dict:
-    """Warm-start hook: slices embeddings / MLM bias of full-vocabulary `pretrained` params.
-
-    The trainer should apply it right after `checkpoints.load_pretrained(init_checkpoint)` and
-    before `merge_pretrained`; identity without a simplified vocabulary.
-    """
+  def pretrained_params(self, checkpoint: str) -> dict:
+    """The checkpoint's params, with a simplified vocabulary its embedding rows and MLM bias
+    sliced to `keep_tokens`."""
+    pretrained = super().pretrained_params(checkpoint)
     if self.keep_tokens is None:
       return pretrained
-    from flaxnlp.models import checkpoints  # pylint: disable=import-outside-toplevel
     return checkpoints.keep_tokens_params(pretrained, self.keep_tokens)
 
   def dummy_batch(self, batch_size: int, length: int):
@@ -158,44 +131,9 @@ class ReadingComprehensionTask(base.Task):
             "segment_ids": np.zeros((batch_size, length), np.int32)}
 
   # ---- Data ---------------------------------------------------------------------------------
-  def _data_dir(self) -> pathlib.Path:
-    if self.args.data_dir:
-      return pathlib.Path(self.args.data_dir)
-    return paths.shared_data_dir() / "cmrc2018"
-
-  def _read_splits(self) -> dict[str, list[qa.QAExample]]:
-    args, data_dir = self.args, self._data_dir()
-    if args.dataset == "webqa_sogouqa":
-      sogou, webqa = qa.read_sogou_webqa_dir(data_dir)
-      order_file = data_dir / "random_order.json"
-      order = json.loads(order_file.read_text()) if order_file.is_file() else None
-      train_idx, valid_idx = qa.sogou_split(len(sogou), order, seed=int(self.config.seed))
-      sogou_train = [sogou[i] for i in train_idx]
-      return {"train": sogou_train + sogou_train + webqa, "eval": [sogou[i] for i in valid_idx]}
-    window = int(args.cmrc_window_chars) or None
-    read = functools.partial(qa.read_cmrc2018, max_passage_chars=window,
-                             stride=int(args.cmrc_stride) or None)
-    dev_file = data_dir / "cmrc2018_dev.json"
-    if not dev_file.is_file():
-      raise FileNotFoundError(f"{dev_file} not found (CMRC 2018 dev set, SQuAD format, from "
-                              "github.com/ymcui/cmrc2018 squad-style-data/)")
-    dev = read(dev_file)
-    articles = sorted({ex.id.split("_QUERY_")[0] for ex in dev})
-    rng = np.random.default_rng(int(self.config.seed))
-    n_eval = int(round(len(articles) * float(args.cmrc_eval_fraction)))
-    held_out = {articles[i] for i in rng.permutation(len(articles))[:n_eval]}
-    splits = {"train": [ex for ex in dev if ex.id.split("_QUERY_")[0] not in held_out],
-              "eval": [ex for ex in dev if ex.id.split("_QUERY_")[0] in held_out]}
-    trial_file = data_dir / "cmrc2018_trial.json"
-    if trial_file.is_file():
-      splits["trial"] = read(trial_file)
-      if args.cmrc_train_trial:
-        splits["train"] = splits["train"] + splits["trial"]
-    return splits
-
   def examples(self, split: str) -> Sequence[qa.QAExample]:
     if self._splits is None:
-      self._splits = self._read_splits()
+      self._splits = qa_datasets.read_splits(self.args, int(self.config.seed))
     if split not in self._splits:
       raise ValueError(f"unknown split {split!r}; valid: {sorted(self._splits)}")
     examples = self._splits[split]
@@ -231,32 +169,18 @@ class ReadingComprehensionTask(base.Task):
     """Train: token_ids / segment_ids [B, length]. Eval: token_ids [B, S, length] (padding
     passages `[CLS] [SEP]`) and present [B, S], S = `_group_size(max passages)`."""
     if features[0]["token_ids"].ndim == 1:
-      token_ids = np.zeros((len(features), length), np.int32)
-      segment_ids = np.zeros((len(features), length), np.int32)
-      for i, f in enumerate(features):
-        token_ids[i, :len(f["token_ids"])] = f["token_ids"]
-        segment_ids[i, :len(f["segment_ids"])] = f["segment_ids"]
-      return {"token_ids": token_ids, "segment_ids": segment_ids}
-    s = _group_size(max(len(f["present"]) for f in features))
-    token_ids = np.zeros((len(features), s, length), np.int32)
-    token_ids[:, :, :2] = [self.tokenizer.cls_id, self.tokenizer.sep_id]
-    present = np.zeros((len(features), s), bool)
-    for i, f in enumerate(features):
-      p, n = f["token_ids"].shape
-      token_ids[i, :p] = 0
-      token_ids[i, :p, :n] = f["token_ids"]
-      present[i, :p] = f["present"]
+      return {key: base.pad([f[key] for f in features], length)
+              for key in ("token_ids", "segment_ids")}
+    token_ids, present = rc_samples.pack_prompt_groups(
+        [f["token_ids"] for f in features], [f["present"] for f in features], length,
+        _group_size(max(len(f["present"]) for f in features)), self.tokenizer)
     return {"token_ids": token_ids, "present": present}
 
   # ---- Model functions ----------------------------------------------------------------------
   def loss(self, params, batch, rng, *, deterministic, perturbations=None):
     """`seq2seq_crossentropy` of the UniLM MLM logits; aux: target-token accuracy."""
-    variables = {"params": params}
-    if perturbations is not None:
-      variables["perturbations"] = perturbations
-    out = self.build_model().apply(variables, batch["token_ids"], batch["segment_ids"], "unilm",
-                                   deterministic=deterministic,
-                                   rngs=None if deterministic else {"dropout": rng})
+    out = self.apply(params, batch, rng, deterministic=deterministic, perturbations=perturbations,
+                     inputs=(batch["token_ids"], batch["segment_ids"], "unilm"))
     loss = losses.seq2seq_crossentropy(out.mlm_logits, batch["token_ids"], batch["segment_ids"])
     mask = batch["segment_ids"][:, 1:].astype(jnp.float32)
     hit = (jnp.argmax(out.mlm_logits[:, :-1], axis=-1) == batch["token_ids"][:, 1:]) * mask
@@ -264,27 +188,18 @@ class ReadingComprehensionTask(base.Task):
 
   def predict(self, params, batch):
     """Multi-passage vote beam search over token_ids [B, S, L] → tokens [B, T], lengths [B]."""
-    args, tok = self.args, self.tokenizer
-    b, s, n = batch["token_ids"].shape
-    state = rc_vote.init_state(batch["token_ids"], batch["present"], cls_id=tok.cls_id,
-                               sep_id=tok.sep_id)
-    processor = rc_vote.RCVoteProcessor(tok.sep_id, bool(args.extractive), float(args.eps))
-    out = autoregressive.generate(
-        self.build_model(), params, batch["token_ids"].reshape(b * s, n), end_id=tok.sep_id,
-        max_new_tokens=int(args.max_a_len), beam_size=int(args.beam_size),
-        logits_processor=processor, processor_state=state, group_size=s)
+    args = self.args
+    out = rc_samples.vote_generate(
+        self.model, params, batch["token_ids"], batch["present"], self.tokenizer,
+        beam_size=int(args.beam_size), extractive=bool(args.extractive), eps=float(args.eps),
+        max_a_len=int(args.max_a_len))
     return {"tokens": out.tokens, "lengths": out.lengths}
 
   def decode(self, outputs, batch, examples):
     """Answer strings: the generated ids before `[SEP]`, detokenised."""
     del batch, examples
-    answers = []
-    for tokens, length in zip(np.asarray(outputs["tokens"]), np.asarray(outputs["lengths"])):
-      ids = tokens[:length].tolist()
-      if ids and ids[-1] == self.tokenizer.sep_id:
-        ids = ids[:-1]
-      answers.append(self.tokenizer.decode(ids))
-    return answers
+    return [rc_samples.answer_text(self.tokenizer, tokens, length) for tokens, length in
+            zip(np.asarray(outputs["tokens"]), np.asarray(outputs["lengths"]))]
 
   @functools.cached_property
   def _answer_expand(self):
@@ -333,3 +248,10 @@ class ReadingComprehensionTask(base.Task):
   def to_json(self, example: qa.QAExample, prediction: str):
     """Predict-mode output: id, question and the answer ("" = no answer)."""
     return {"id": example.id, "question": example.question, "answer": prediction}
+
+
+def rc_task_args(dataset: str = "cmrc2018", data_dir: str | None = None, vocab: str | None = None,
+                 **overrides) -> ml_collections.ConfigDict:
+  """`ReadingComprehensionTask.task_args` with `dataset`, `data_dir` and `vocab` positional."""
+  return ReadingComprehensionTask.task_args(dataset=dataset, data_dir=data_dir, vocab=vocab,
+                                            **overrides)

@@ -4,10 +4,10 @@ from __future__ import annotations
 import importlib
 
 _TASKS: dict[str, type] = {}
-# Modules that register tasks when imported; imported lazily by `get` (the last: the "toy" task).
+# Modules that register tasks when imported; imported lazily by `get`.
 _MODULES = tuple(f"flaxnlp.tasks.{m}" for m in (
     "classification", "ner", "relation_extraction", "event_extraction", "reading_comprehension",
-    "pretraining")) + ("flaxnlp.train.testing",)
+    "pretraining", "toy"))
 
 
 def register(name: str):

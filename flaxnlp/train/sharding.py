@@ -61,18 +61,22 @@ def _fit_spec(spec: P, shape: Sequence[int], mesh: jax.sharding.Mesh) -> P:
 def logical_shardings(abstract_tree, mesh: jax.sharding.Mesh, rules) -> object:
   """NamedShardings for a (boxed) abstract pytree, e.g. `jax.eval_shape(init, rng)`.
 
-  Leaves boxed with `nn.LogicallyPartitioned` are mapped through `rules` ((logical, mesh axes)
-  pairs); other leaves are replicated. The result has the structure of `nn.unbox(abstract_tree)`.
+  The logical partition specs of the boxed leaves (`nn.get_partition_spec`) are mapped to the
+  mesh through `rules` ((logical, mesh axes) pairs; `nn.logical_to_mesh_sharding`); a mesh axis
+  that does not divide its dimension is dropped (that dimension is replicated). Unboxed leaves,
+  and boxed ones whose rank differs from their names (e.g. Adafactor's factored row / column
+  statistics, boxed with the names of the param they were computed from), are replicated. The
+  result has the structure of `nn.unbox(abstract_tree)`; an optimizer state initialised from
+  boxed params (`tx.init`) gets the shardings of the params its moments mirror.
   """
   rules = tuple((name, tuple(a) if isinstance(a, list) else a) for name, a in rules)
-
-  def leaf(x):
-    if isinstance(x, nn.LogicallyPartitioned):
-      spec = nn.logical_to_mesh_axes(x.names, rules)
-      return NamedSharding(mesh, _fit_spec(spec, x.value.shape, mesh))
-    return NamedSharding(mesh, P())
-
-  return jax.tree.map(leaf, abstract_tree, is_leaf=lambda x: isinstance(x, nn.LogicallyPartitioned))
+  boxed = lambda x: isinstance(x, nn.LogicallyPartitioned)
+  tree = jax.tree.map(lambda x: x.value if boxed(x) and len(x.names) != x.value.ndim else x,
+                      abstract_tree, is_leaf=boxed)
+  mesh_shardings = nn.logical_to_mesh_sharding(nn.get_partition_spec(tree), mesh, rules)
+  return jax.tree.map(
+      lambda sh, x: NamedSharding(mesh, _fit_spec(sh.spec, x.shape, mesh) if sh.spec else P()),
+      mesh_shardings, nn.unbox(tree))
 
 
 def batch_sharding(mesh: jax.sharding.Mesh, rules) -> NamedSharding:

@@ -1,10 +1,12 @@
 """The trainer: one sharded, jitted train step over any registered task; eval, predict, resume.
 
 Phases of `run(config, workdir, mode)`:
-  * Task & model: `registry.get(config.task)(config)`; params initialised from `task.dummy_batch`.
-  * Mesh & shardings: ("data", "fsdp", "tensor") Auto mesh; params from logical axis names and
-    `config.sharding_rules`, optimizer state leaf by leaf from the param it mirrors; the state is
-    born sharded (`jax.jit(init, out_shardings=...)`).
+  * Task: `registry.get(config.task)(config)`, reached only through `flaxnlp.tasks.base.Task`;
+    boxed params from `task.init_params` on `task.dummy_batch`.
+  * Mesh & shardings: ("data", "fsdp", "tensor") Auto mesh; the whole train state (params, the
+    optimizer state `tx.init` builds from the boxed params, EMA) is sharded by the logical axis
+    names its leaves carry and `config.sharding_rules`; it is born sharded
+    (`jax.jit(init, out_shardings=...)`).
   * Step: `jax.jit(train_step, in_shardings, out_shardings, donate_argnums=0)`; gradient
     accumulation inside the step (a scan over micro-batches), regularizers, global-norm clipping,
     EMA of params.
@@ -15,6 +17,7 @@ Phases of `run(config, workdir, mode)`:
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import pathlib
 import shutil
@@ -31,11 +34,12 @@ import numpy as np
 import optax
 import tqdm
 
-from flaxnlp import configs
+from flaxnlp import configs, regularizers
 from flaxnlp.data import pipeline
 from flaxnlp.errors import UserError
+from flaxnlp.optim import ema as ema_lib, registry as optimizers
 from flaxnlp.tasks import registry
-from flaxnlp.train import checkpointing, optimizers, sharding
+from flaxnlp.train import checkpointing, sharding
 from flaxnlp.train import logging as train_logging
 
 
@@ -48,26 +52,8 @@ class TrainState:
   ema: Any
 
 
-def _path_names(path) -> tuple:
-  return tuple(getattr(p, "key", getattr(p, "name", getattr(p, "idx", p))) for p in path)
-
-
-def _mirror_shardings(abstract_tree, params_abstract, params_shardings, replicated):
-  """Shardings for a tree (e.g. optimizer state) whose leaves mirror params by path suffix + shape."""
-  by_path = {}
-  for (path, leaf), (_, sh) in zip(jax.tree_util.tree_flatten_with_path(params_abstract)[0],
-                                   jax.tree_util.tree_flatten_with_path(params_shardings)[0]):
-    by_path[_path_names(path)] = (leaf.shape, sh)
-
-  def leaf_sharding(path, leaf):
-    names = _path_names(path)
-    for i in range(len(names)):
-      hit = by_path.get(names[i:])
-      if hit is not None and hit[0] == leaf.shape:
-        return hit[1]
-    return replicated
-
-  return jax.tree_util.tree_map_with_path(leaf_sharding, abstract_tree)
+def _format(metrics: dict[str, float]) -> str:
+  return " ".join(f"{k}={v:.4f}" for k, v in metrics.items())
 
 
 def _jsonable(x):
@@ -106,7 +92,6 @@ class Trainer:
       raise UserError(f"config.task: {e.args[0]}") from e
     with _user_errors(f"config.task={config.task!r}"):
       self.task = task_class(config)
-    self.model = self.task.build_model()
     tc = config.train
     self.buckets = tuple(sorted(int(b) for b in tc.buckets))
 
@@ -121,38 +106,29 @@ class Trainer:
       if size % divisor or size % jax.process_count():
         raise ValueError(f"config.train.{name}={size} must be a multiple of the {divisor} batch "
                          f"shards and {jax.process_count()} processes")
-    if tc.batch_size % optimizers_accum(config):
+    if tc.batch_size % _accum_steps(config):
       raise ValueError(f"config.train.batch_size={tc.batch_size} is not divisible by "
                        f"config.optimizer.grad_accum_steps={config.optimizer.grad_accum_steps}")
 
-    # ---- Model & optimizer ------------------------------------------------------------------
+    # ---- Params & optimizer state -------------------------------------------------------------
     self.tx, self.schedule = optimizers.make_optimizer(config.optimizer, int(tc.num_steps))
     self.ema_decay = float(config.optimizer.ema)
     self.rng = jax.random.key(int(config.seed))
     dummy = {k: jnp.asarray(v) for k, v in self.task.dummy_batch(1, self.buckets[0]).items()}
 
-    def boxed_params(rng):
-      init = getattr(self.task, "init_params", None)
-      if init is not None:
-        return init(rng, dummy)
-      args = [dummy["token_ids"]] + ([dummy["segment_ids"]] if "segment_ids" in dummy else [])
-      return self.model.init({"params": rng, "dropout": rng}, *args)["params"]
-
-    boxed = jax.eval_shape(boxed_params, self.rng)
-    params_sh = sharding.logical_shardings(boxed, self.mesh, rules)
-    params_abstract = nn.unbox(boxed)
-
-    def init_state(rng):
-      params = nn.unbox(boxed_params(rng))
+    def boxed_state(rng):  # leaves keep their logical axis names (the optimizer's moments too)
+      params = self.task.init_params(rng, dummy)
       ema = jax.tree.map(jnp.zeros_like, params) if self.ema_decay else None
       return TrainState(step=jnp.zeros((), jnp.int32), params=params,
                         opt_state=self.tx.init(params), ema=ema)
 
+    def init_state(rng):
+      return nn.unbox(boxed_state(rng))
+
+    self.state_sharding = sharding.logical_shardings(jax.eval_shape(boxed_state, self.rng),
+                                                     self.mesh, rules)
     self.abstract_state = jax.eval_shape(init_state, self.rng)
-    opt_sh = _mirror_shardings(self.abstract_state.opt_state, params_abstract, params_sh,
-                               self.replicated)
-    self.state_sharding = TrainState(step=self.replicated, params=params_sh, opt_state=opt_sh,
-                                     ema=params_sh if self.ema_decay else None)
+    params_sh = self.state_sharding.params
     self._init = jax.jit(init_state, out_shardings=self.state_sharding)
     self._train_step = jax.jit(self._step, in_shardings=(self.state_sharding, self.batch_sharding),
                                out_shardings=(self.state_sharding, self.replicated),
@@ -168,29 +144,15 @@ class Trainer:
   # ---- Step ---------------------------------------------------------------------------------
   def _make_loss(self):
     """(params, batch, rng) -> (loss, aux) with the configured regularizer."""
-    task = self.task
+    task, reg = self.task, self.config.regularizer
 
     def base(params, perturbations, batch, rng):
       return task.loss(params, batch, rng, deterministic=False, perturbations=perturbations)
 
-    reg = self.config.regularizer
-    if reg.name == "none":
-      return lambda params, batch, rng: base(params, None, batch, rng)
-    from flaxnlp import regularizers  # pylint: disable=import-outside-toplevel
-    kwargs = {}
-    if reg.name == "fgm":
-      kwargs["embedding_path"] = tuple(reg.embedding_path.split("/"))
-    if reg.name == "input_gradient_penalty":
-      kwargs["zero_perturbations"] = getattr(task, "zero_perturbations", self._zero_perturbations)
-    return regularizers.make_regularized_loss(reg.name, base, float(reg.epsilon), **kwargs)
-
-  def _zero_perturbations(self, batch, rng):
-    """Zeros shaped like the model's "perturbations" collection for `batch` (default init call)."""
-    args = [batch["token_ids"]] + ([batch["segment_ids"]] if "segment_ids" in batch else [])
-    shapes = jax.eval_shape(lambda: self.model.init({"params": rng, "dropout": rng}, *args))
-    if "perturbations" not in shapes:
-      raise ValueError("input_gradient_penalty: the model has no `self.perturb(...)` call")
-    return jax.tree.map(lambda x: jnp.zeros(x.shape, x.dtype), shapes["perturbations"])
+    path = tuple(reg.embedding_path.split("/")) if reg.embedding_path else task.embedding_path
+    return regularizers.make_regularized_loss(
+        reg.name, base, float(reg.epsilon), embedding_path=path,
+        zero_perturbations=task.zero_perturbations)
 
   def _grads(self, params, batch, rng):
     (loss, aux), grads = jax.value_and_grad(self._loss, has_aux=True)(params, batch, rng)
@@ -199,7 +161,7 @@ class Trainer:
   def _step(self, state: TrainState, batch):
     """One optimizer update on a global batch (mean over `grad_accum_steps` micro-batches)."""
     rng = jax.random.fold_in(self.rng, state.step)
-    k = optimizers_accum(self.config)
+    k = _accum_steps(self.config)
     if k == 1:
       loss, aux, grads = self._grads(state.params, batch, rng)
     else:
@@ -218,14 +180,14 @@ class Trainer:
     grad_norm = optax.tree.norm(grads)
     updates, opt_state = self.tx.update(grads, state.opt_state, state.params)
     params = optax.apply_updates(state.params, updates)
-    ema = (optimizers.ema_update(state.ema, params, self.ema_decay) if self.ema_decay else None)
+    ema = (ema_lib.ema_update(state.ema, params, self.ema_decay) if self.ema_decay else None)
     metrics = {"loss": loss, **aux, "grad_norm": grad_norm,
                "learning_rate": self.schedule(state.step)}
     return TrainState(step=state.step + 1, params=params, opt_state=opt_state, ema=ema), metrics
 
   def _eval_params_fn(self, state: TrainState):
     if self.ema_decay:
-      return optimizers.ema_debiased(state.ema, state.step, self.ema_decay)
+      return ema_lib.ema_debiased(state.ema, state.step, self.ema_decay)
     return state.params
 
   # ---- Batches ------------------------------------------------------------------------------
@@ -266,7 +228,9 @@ class Trainer:
       if not self.config.train.tfds_data_dir:
         return self.task.examples(split)
       from flaxnlp.data import builders  # pylint: disable=import-outside-toplevel
-      return builders.task_examples_source(self.task, split, self.config.train.tfds_data_dir)
+      return builders.examples_source(lambda: self.task.examples(split),
+                                      builders.config_name(self.config, split), split,
+                                      self.config.train.tfds_data_dir)
 
   def train_iterator(self):
     """This process's endless, checkpointable stream of training feature lists."""
@@ -290,23 +254,17 @@ class Trainer:
     return state
 
   def warm_start(self, params):
-    """`params` with the task's encoder subtree loaded from `config.init_checkpoint`.
+    """`params` with the task's encoder loaded from `config.init_checkpoint` (`task.warm_start`).
 
-    Strict (`checkpointing.merge_pretrained`): a shape mismatch, or encoder leaves the checkpoint
-    lacks without `config.init_checkpoint_allow_partial`, is a UserError. The report (leaves and
-    parameters loaded, leaves left at init, checkpoint leaves unused) goes to the console.
+    Strict: a shape mismatch, or encoder leaves the checkpoint lacks without
+    `config.init_checkpoint_allow_partial`, is a UserError. The report (leaves and parameters
+    loaded, leaves left at init, checkpoint leaves unused) goes to the console.
     """
-    from flaxnlp.models import checkpoints  # pylint: disable=import-outside-toplevel
     path = self.config.init_checkpoint
     with _user_errors(f"config.init_checkpoint={path}"):
-      _, pretrained = checkpoints.load_pretrained(path)
-    transform = getattr(self.task, "transform_pretrained_params", None)
-    if transform is not None:  # e.g. slicing the vocabulary to the task's keep_tokens
-      pretrained = transform(pretrained)
-    key = tuple(getattr(self.task, "encoder_key", ("encoder",)))
-    params, report = checkpointing.merge_pretrained(
-        params, self.state_sharding.params, pretrained, key,
-        allow_partial=bool(self.config.init_checkpoint_allow_partial))
+      params, report = self.task.warm_start(
+          params, self.state_sharding.params, path,
+          allow_partial=bool(self.config.init_checkpoint_allow_partial))
     if jax.process_index() == 0:
       tqdm.tqdm.write(f"warm start from {path}: {report.summary()}")
     return params
@@ -316,87 +274,99 @@ class Trainer:
     """Trains to `config.train.num_steps` (resuming from the workdir); returns a summary dict."""
     tc = self.config.train
     num_steps = int(tc.num_steps)
+
+    # ---- Set-up: data, checkpoint managers, state ---------------------------------------------
     data = self.train_iterator()  # reads the training files first: a data error creates nothing
     mngr = checkpointing.manager(self.workdir / "checkpoints", int(tc.keep_checkpoints))
     # Synchronous: two managers saving the same step concurrently deadlock across processes.
     best_mngr = (checkpointing.manager(self.workdir / "best", 1, async_save=False)
                  if tc.best_metric else None)
+    managers = [m for m in (mngr, best_mngr) if m is not None]
     try:
       best = checkpointing.best_meta(best_mngr) if best_mngr else None
       state = self.restore_or_init(mngr, data)  # may fail: a bad warm start
     except BaseException:
-      for m in (mngr, best_mngr):
-        if m is not None:
-          m.close()
+      for m in managers:
+        m.close()
       raise
     start = int(jax.device_get(state.step))
     writer = train_logging.MetricWriter(self.workdir)
     progress = train_logging.Progress(num_steps, start)
     if start:
       progress.write(f"resumed from step {start} ({self.workdir / 'checkpoints'})")
-    window, last, eval_metrics, t0 = [], {}, {}, time.perf_counter()
-
-    def check(step, metrics):
-      if not bool(jax.device_get(metrics["loss_and_grad_finite"])):
-        mngr.wait_until_finished()
-        raise FloatingPointError(
-            f"non-finite loss or gradient at step {step} (loss={float(metrics['loss'])}, "
-            f"grad_norm={float(metrics['grad_norm'])}); training stopped, the state of this step "
-            f"was not saved; last good checkpoint: step {mngr.latest_step()}")
-
-    def flush(step):
-      nonlocal last
-      for s, m in window:
-        check(s, m)
-      if window:
-        host = jax.device_get([m for _, m in window])
-        last = {k: float(np.mean([h[k] for h in host])) for k in host[0] if k != "loss_and_grad_finite"}
-        steps_per_s, tokens_per_s = progress.rates()
-        writer.write(step, "train", {**last, "steps_per_s": steps_per_s,
-                                     "tokens_per_s": tokens_per_s})
-        progress.show(loss=last["loss"])
-      window.clear()
+    t0 = time.perf_counter()
+    unchecked = None    # (step, device metrics) of the previous step, checked one step late
+    window = []         # device metrics of the steps since the last train log line
+    train_metrics, eval_metrics = {}, {}
 
     try:
+      # ---- Loop: step, then (at most once per step) flush, evaluate, save ----------------------
       for step in range(start + 1, num_steps + 1):
         features = next(data)
         state, metrics = self.train_step(state, features)
-        if window:  # one step late, so the host never waits for the device it just fed
-          check(*window[-1])
-        window.append((step, metrics))
+        if unchecked:  # one step late, so the host never waits for the device it just fed
+          self._check_finite(mngr, *unchecked)
+        unchecked = (step, metrics)
+        window.append(metrics)
         progress.update(1, sum(pipeline.feature_length(f) for f in features) * jax.process_count())
         last_step = step == num_steps
-        if step % int(tc.log_every) == 0 or last_step:
-          flush(step)
-        if (tc.eval_every and step % int(tc.eval_every) == 0) or last_step:
-          flush(step)
+        evaluate = bool(tc.eval_every and step % int(tc.eval_every) == 0) or last_step
+        save = step % int(tc.checkpoint_every) == 0 or last_step
+        if evaluate or save or step % int(tc.log_every) == 0:
+          self._check_finite(mngr, *unchecked)
+          unchecked = None
+          train_metrics = self._log_train(writer, progress, step, window)
+          window = []
+        if evaluate:
           eval_params = self._eval_params(state)
           eval_metrics = self.evaluate(eval_params)
           writer.write(step, "eval", eval_metrics)
-          progress.write(f"step {step} eval: " + " ".join(
-              f"{k}={v:.4f}" for k, v in eval_metrics.items()))
+          progress.write(f"step {step} eval: " + _format(eval_metrics))
           best = self._maybe_save_best(best_mngr, best, step, eval_params, eval_metrics)
-        if step % int(tc.checkpoint_every) == 0 or last_step:
-          flush(step)
+        if save:
           checkpointing.save(mngr, step, state, data)
-      flush(num_steps)
-      if start >= num_steps:  # already trained (e.g. `make run` again): report the evaluation
+
+      # ---- Already trained (e.g. `make run` again): report the evaluation ---------------------
+      if start >= num_steps:
         eval_metrics = self.evaluate(self._eval_params(state))
-        progress.write(f"step {start} eval (training already complete): " + " ".join(
-            f"{k}={v:.4f}" for k, v in eval_metrics.items()))
+        progress.write(f"step {start} eval (training already complete): " + _format(eval_metrics))
     finally:  # close() waits for the saves in flight and stops orbax's threads
-      mngr.close()
-      if best_mngr:
-        best_mngr.close()
+      for m in managers:
+        m.close()
       progress.close()
       writer.close()
+
+    # ---- Summary ------------------------------------------------------------------------------
     steps_per_s, tokens_per_s = progress.rates()
-    summary = {"steps": num_steps, "resumed_from": start, "loss": last.get("loss"),
+    summary = {"steps": num_steps, "resumed_from": start, "loss": train_metrics.get("loss"),
                "eval": eval_metrics, "best": best, "compiled_shapes": len(self.compiled_shapes),
                "steps_per_s": steps_per_s, "tokens_per_s": tokens_per_s,
                "seconds": time.perf_counter() - t0}
     progress.write("done: " + json.dumps(summary, default=_jsonable))
     return summary
+
+  @staticmethod
+  def _check_finite(mngr, step: int, metrics: dict) -> None:
+    """FloatingPointError (after the saves in flight finish) if step `step`'s loss or gradient
+    was not finite; that step's state is never saved."""
+    if not bool(jax.device_get(metrics["loss_and_grad_finite"])):
+      mngr.wait_until_finished()
+      raise FloatingPointError(
+          f"non-finite loss or gradient at step {step} (loss={float(metrics['loss'])}, "
+          f"grad_norm={float(metrics['grad_norm'])}); training stopped, the state of this step "
+          f"was not saved; last good checkpoint: step {mngr.latest_step()}")
+
+  @staticmethod
+  def _log_train(writer, progress, step: int, window: list[dict]) -> dict[str, float]:
+    """Writes the mean of `window`'s train metrics (+ throughput) at `step`; returns the means."""
+    host = jax.device_get(window)
+    means = {k: float(np.mean([h[k] for h in host])) for k in host[0]
+             if k != "loss_and_grad_finite"}
+    steps_per_s, tokens_per_s = progress.rates()
+    writer.write(step, "train", {**means, "steps_per_s": steps_per_s,
+                                 "tokens_per_s": tokens_per_s})
+    progress.show(loss=means["loss"])
+    return means
 
   def _maybe_save_best(self, best_mngr, best, step, params, metrics):
     name = self.config.train.best_metric
@@ -466,19 +436,37 @@ class Trainer:
       mngr.close()
 
 
-def optimizers_accum(config) -> int:
+def _accum_steps(config) -> int:
   """Number of micro-batches per optimizer update (`config.optimizer.grad_accum_steps` ≥ 1)."""
   return max(int(config.optimizer.grad_accum_steps), 1)
 
 
+@dataclasses.dataclass(frozen=True)
+class RunResult:
+  """What `run` returns in every mode.
+
+  Attributes:
+    mode: "train" | "eval" | "predict".
+    metrics: the evaluation metrics: after training (the final evaluation), of the evaluated
+      checkpoint ("eval"); empty for "predict".
+    summary: "train": steps, resumed_from, loss, eval, best, compiled_shapes, steps_per_s,
+      tokens_per_s, seconds; empty otherwise.
+    predictions: "predict": one decoded prediction per input line; empty otherwise.
+  """
+  mode: str
+  metrics: dict[str, float] = dataclasses.field(default_factory=dict)
+  summary: dict[str, Any] = dataclasses.field(default_factory=dict)
+  predictions: list[Any] = dataclasses.field(default_factory=list)
+
+
 def run(config: ml_collections.ConfigDict, workdir: str | pathlib.Path, mode: str = "train", *,
-        predict_input: str | None = None, predict_output: str | None = None) -> Any:
+        predict_input: str | None = None, predict_output: str | None = None) -> RunResult:
   """Entry point used by launch.py and tests.
 
-  Modes: "train" (returns the summary dict; writes config.json, metrics.jsonl, TensorBoard files
-  and checkpoints into `workdir`), "eval" (metrics of the best/latest checkpoint on
-  `config.train.eval_split`), "predict" (reads JSON lines from `predict_input`, writes one JSON
-  line per input to `predict_output`; returns the predictions).
+  Modes: "train" (writes config.json, metrics.jsonl, TensorBoard files and checkpoints into
+  `workdir`), "eval" (metrics of the best/latest checkpoint on `config.train.eval_split`),
+  "predict" (reads JSON lines from `predict_input`, writes one JSON line per input to
+  `predict_output`). See `RunResult` for what each returns.
   """
   workdir = pathlib.Path(workdir)
   if mode not in ("train", "eval", "predict"):
@@ -495,13 +483,14 @@ def run(config: ml_collections.ConfigDict, workdir: str | pathlib.Path, mode: st
     raise UserError(f"--input {predict_input} does not exist")
   trainer = Trainer(config, workdir)  # checks the config before anything is written
   if mode == "train":
-    return _train_cleanly(trainer)
+    summary = _train_cleanly(trainer)
+    return RunResult(mode, metrics=summary["eval"], summary=summary)
   if mode == "eval":
     metrics = trainer.evaluate(trainer.load_eval_params())
     if jax.process_index() == 0:
       print(json.dumps({"split": config.train.eval_split, **metrics}))
-    return metrics
-  return _predict_file(trainer, predict_input, predict_output)
+    return RunResult(mode, metrics=metrics)
+  return RunResult(mode, predictions=_predict_file(trainer, predict_input, predict_output))
 
 
 def _check_init_checkpoint(config: ml_collections.ConfigDict) -> None:
@@ -541,13 +530,9 @@ def _train_cleanly(trainer: Trainer) -> dict[str, Any]:
 
 
 def _predict_file(trainer: Trainer, input_path, output_path) -> list[Any]:
-  """Predict mode: JSON lines in, `{"input": obj, "prediction": ...}` lines out.
-
-  A task may define `from_json(obj) -> example` and `to_json(example, prediction) -> obj` to
-  control the formats; by default the JSON object is the example.
-  """
+  """Predict mode: JSON lines in (`task.from_json` each), `task.to_json` lines out."""
   task = trainer.task
-  objs, examples = [], []
+  examples = []
   with open(input_path, encoding="utf-8") as f:
     for lineno, line in enumerate(f, 1):
       if not line.strip():
@@ -556,9 +541,8 @@ def _predict_file(trainer: Trainer, input_path, output_path) -> list[Any]:
         obj = json.loads(line)
       except json.JSONDecodeError as e:
         raise UserError(f"{input_path}:{lineno}: not valid JSON ({e.msg})") from e
-      objs.append(obj)
       try:
-        examples.append(task.from_json(obj) if hasattr(task, "from_json") else obj)
+        examples.append(task.from_json(obj))
       except KeyError as e:
         raise UserError(f"{input_path}:{lineno}: the input has no {e.args[0]!r} field, which "
                         f"this task ({trainer.config.task}) needs; got {obj!r:.200}") from e
@@ -567,8 +551,6 @@ def _predict_file(trainer: Trainer, input_path, output_path) -> list[Any]:
   predictions = trainer.predict_examples(trainer.load_eval_params(), examples) if examples else []
   if jax.process_index() == 0:
     with open(output_path, "w", encoding="utf-8") as f:
-      for obj, ex, pred in zip(objs, examples, predictions):
-        out = (task.to_json(ex, pred) if hasattr(task, "to_json")
-               else {"input": obj, "prediction": pred})
-        f.write(json.dumps(out, ensure_ascii=False, default=_jsonable) + "\n")
+      for ex, pred in zip(examples, predictions):
+        f.write(json.dumps(task.to_json(ex, pred), ensure_ascii=False, default=_jsonable) + "\n")
   return predictions

@@ -1,0 +1,76 @@
+"""End-to-end: the real trainer (`flaxnlp.train.run`) teaches a tiny UniLM to answer CMRC 2018
+questions from windowed multi-passage contexts, evaluated through the voting beam search.
+
+Why the threshold means something: the answer is scored by CMRC F1 against the gold texts after
+`predict` → `decode` (beam search over the passages' votes, step-0 no-answer exclusion, extractive
+constraint). Every piece must be right for F1 to rise: the sample layout `[CLS] p [SEP] q [SEP] a
+[SEP]`, the loss mask on segment 1 (a mask shifted by one trains the wrong next token), the UniLM
+mask (a target that sees its own future learns nothing usable at decoding time), the prompt / cache
+positions and the vote. An untrained model's answers are arbitrary n-grams of the windows (measured
+below through the same path: CMRC F1 ≈ 3, arbitrary single characters or empty answers). The tiny
+model fits its training questions (memorisation, the same check as the NER learning test) and must
+reach F1 > 40 on them (measured 62.5 after 250 steps; the loss is still ≈ 1.3 at step 140).
+Runtime: 10.7 min wall on 2 heavily loaded shared cores (3.5 min of CPU user time).
+"""
+import jax
+import pytest
+
+from flaxnlp import configs, paths, train
+from flaxnlp.tasks import reading_comprehension as rc
+
+NUM_QUESTIONS = 16
+
+
+def tiny_config(num_steps: int):
+  c = configs.base_config()
+  c.task = "reading_comprehension"
+  c.task_args = rc.rc_task_args("cmrc2018", max_p_len=64, max_q_len=24, max_a_len=12,
+                                beam_size=2, cmrc_window_chars=62, cmrc_train_trial=False,
+                                max_train_examples=NUM_QUESTIONS)
+  c.model = configs.bert_config(hidden_size=64, num_hidden_layers=2, num_attention_heads=2,
+                                intermediate_size=128, hidden_dropout_prob=0.0,
+                                attention_probs_dropout_prob=0.0)
+  c.optimizer.name = "adamw"
+  c.optimizer.learning_rate = 3e-3
+  c.optimizer.schedule = "constant"
+  c.train.batch_size = 16
+  c.train.eval_batch_size = 16
+  c.train.num_steps = num_steps
+  c.train.buckets = (64, 128)
+  c.train.eval_split = "train"      # memorisation of the training subset
+  c.train.eval_every = 0
+  c.train.log_every = 50
+  c.train.checkpoint_every = 10_000
+  c.lock()
+  return c
+
+
+def _require_data():
+  paths.chinese_bert_vocab().stat()  # cn-clip is installed by `make`: missing is a failure
+  dev = paths.shared_data_dir() / "cmrc2018" / "cmrc2018_dev.json"
+  if not dev.exists():
+    pytest.skip(f"{dev} is absent (shared developer data)")
+
+
+def _untrained_metrics(config):
+  """Metrics of freshly initialised params on the training subset (task API, one batch)."""
+  task = rc.ReadingComprehensionTask(config)
+  examples = task.examples("train")
+  model = task.build_model()
+  features = [task.featurize(ex, train=False, rng=None) for ex in examples]
+  batch = task.collate(features, 128)
+  params = jax.jit(model.init)(jax.random.key(0), batch["token_ids"][:1, 0])["params"]
+  out = jax.device_get(jax.jit(task.predict)(params, batch))
+  return task.metrics(task.decode(out, batch, examples), examples)
+
+
+@pytest.mark.slow
+def test_tiny_unilm_fits_cmrc_subset(tmp_path):
+  _require_data()
+  config = tiny_config(250)
+  trained = train.run(config, tmp_path / "trained").metrics
+  untrained = _untrained_metrics(config)
+  print(f"untrained {untrained}\ntrained {trained}")
+  assert untrained["cmrc_f1"] < 20
+  assert trained["cmrc_f1"] > 40
+  assert trained["num_scored"] == untrained["num_scored"] == NUM_QUESTIONS
