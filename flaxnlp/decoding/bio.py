@@ -49,6 +49,16 @@ def first_overlap(spans: Iterable[tuple]) -> Optional[tuple[tuple, tuple]]:
   return None
 
 
+def outermost(spans: Iterable[tuple]) -> list[tuple]:
+  """The spans (start, end, ...) left when, of every overlapping pair, the longer one is kept
+  (the earlier one on a tie), sorted: a flat set a BIO tagger can learn from nested gold."""
+  kept: list[tuple] = []
+  for span in sorted(set(spans), key=lambda s: (s[0] - s[1], s[0])):
+    if all(span[1] < k[0] or k[1] < span[0] for k in kept):
+      kept.append(span)
+  return sorted(kept)
+
+
 def spans_to_tags(spans: np.ndarray, length: int) -> np.ndarray:
   """int32 [length] BIO tags of int [M, 3] rows (type a, i, j), inclusive token spans.
 

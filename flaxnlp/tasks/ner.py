@@ -38,6 +38,7 @@ from typing import Any
 
 import ml_collections
 import numpy as np
+from absl import logging
 
 from flaxnlp import configs, losses, paths
 from flaxnlp.data import spans as spans_lib
@@ -105,6 +106,10 @@ class NerTask(base.Task):
         entities only; head_size, use_rope, loss, reduction and block_size do not apply).
       crf_lr_multiplier: the CRF transitions' learning-rate multiplier (`ConditionalRandomField`;
         bert4keras's NER example: 1000 with Adam at 2e-5).
+      crf_train_overlaps: what the crf head does with overlapping gold entities in the training
+        split: "error" | "keep_outer" (train on `bio.outermost`, the longer of each overlapping
+        pair, and log how many were dropped). Evaluation gold is never changed: overlaps there
+        are an error.
       head_size: d, the q/k size (64 in every published script).
       use_rope: RoPE in the head (off only for the ablation).
       loss: "dense" | "sparse" | "blockwise" (same value, different label format / memory).
@@ -117,7 +122,7 @@ class NerTask(base.Task):
         dataset="msra", data_dir="", files=dict(train="", eval="", test=""), tag_scheme="auto",
         types=(), vocab="", maxlen=128, eval_maxlen=0, head="egp", head_size=64,
         use_rope=True, loss="dense", reduction="mean", block_size=64, max_train_examples=0,
-        needs_init_checkpoint=False, crf_lr_multiplier=1.0))
+        needs_init_checkpoint=False, crf_lr_multiplier=1.0, crf_train_overlaps="error"))
 
   def __init__(self, config: ml_collections.ConfigDict):
     super().__init__(config)
@@ -130,6 +135,9 @@ class NerTask(base.Task):
       raise ValueError(f"task_args.head={a.head!r}; one of {HEADS}")
     if a.loss not in LOSSES:
       raise ValueError(f"task_args.loss={a.loss!r}; one of {LOSSES}")
+    if a.crf_train_overlaps not in ("error", "keep_outer"):
+      raise ValueError(f"task_args.crf_train_overlaps={a.crf_train_overlaps!r}; one of "
+                       "'error' | 'keep_outer'")
     if a.needs_init_checkpoint and not config.init_checkpoint:
       raise ValueError("this experiment fine-tunes pretrained BERT: set "
                        "--config.init_checkpoint=/path/to/chinese_bert (HF or Google directory)")
@@ -180,13 +188,29 @@ class NerTask(base.Task):
       if unknown:
         raise ValueError(f"{a.dataset} {split}: entity types {sorted(unknown)} are not in the "
                          f"dataset's type list {self.types}")
-      for k, ex in enumerate(examples if a.head == "crf" else ()):
-        if (pair := bio.first_overlap(ex.spans)) is not None:
-          raise ValueError(f"{a.dataset} {split} example {k} ({ex.text[:40]!r}): entities "
-                           f"{pair[0]} and {pair[1]} overlap; the crf head tags flat entities "
-                           "only (use head='gp' or 'egp' for nested NER)")
+      if a.head == "crf":
+        examples = self._flat(examples, split)
       self._examples[split] = examples
     return self._examples[split]
+
+  def _flat(self, examples: list[NerExample], split: str) -> list[NerExample]:
+    """`examples` with flat gold for the crf head (see `crf_train_overlaps`)."""
+    a, dropped, out = self.args, 0, []
+    for k, ex in enumerate(examples):
+      if (pair := bio.first_overlap(ex.spans)) is not None:
+        if split != "train" or a.crf_train_overlaps != "keep_outer":
+          raise ValueError(f"{a.dataset} {split} example {k} ({ex.text[:40]!r}): entities "
+                           f"{pair[0]} and {pair[1]} overlap; the crf head tags flat entities "
+                           "only (use head='gp' or 'egp' for nested NER, or "
+                           "task_args.crf_train_overlaps='keep_outer' for training data)")
+        flat = bio.outermost(ex.spans)
+        dropped += len(set(ex.spans)) - len(flat)
+        ex = NerExample(ex.text, flat)
+      out.append(ex)
+    if dropped:
+      logging.warning("%s %s: the crf head trains on the outer entity of each overlapping pair; "
+                      "%d nested entities dropped", a.dataset, split, dropped)
+    return out
 
   def encode(self, text: str, *, train: bool):
     """`Tokenizer.encode(text, maxlen)` with the training or evaluation maxlen."""

@@ -130,7 +130,7 @@ def test_loss_and_predict_match_brute_force_over_text_tokens(tmp_path):
   np.testing.assert_array_equal(predicted, best)
 
 
-def test_nested_gold_entities_are_refused(tmp_path):
+def test_nested_gold_is_refused_unless_training_keeps_the_outer_entity(tmp_path):
   records = [{"text": "北京天安门", "label": {"address": {"天安门": [[2, 4]]}}},
              {"text": "北京天安门", "label": {"address": {"北京天安门": [[0, 4]]},
                                            "scene": {"天安门": [[2, 4]]}}}]
@@ -150,9 +150,25 @@ def test_nested_gold_entities_are_refused(tmp_path):
   with pytest.raises(ValueError, match=r"cluener train example 1 \('北京天安门'\).*overlap"):
     task("crf").examples("train")
   assert len(task("egp").examples("train")) == 2     # span heads take nested data
+  keep_outer = task("crf")
+  keep_outer.args.crf_train_overlaps = "keep_outer"
+  assert keep_outer.examples("train")[1].spans == [(0, 4, "address")]  # the outer entity
+  assert keep_outer.examples("train")[0].spans == task("egp").examples("train")[0].spans
+  (tmp_path / "dev.json").write_text(
+      json.dumps(records[1], ensure_ascii=False) + "\n", encoding="utf-8")
+  with pytest.raises(ValueError, match="cluener eval example 0"):  # evaluation gold stays exact
+    keep_outer.examples("eval")
   with pytest.raises(ValueError, match="overlap"):
     bio.spans_to_tags(np.array([[LOC, 1, 3], [ORG, 3, 4]]), 8)
   assert bio.first_overlap([(0, 1, "A"), (0, 1, "A"), (2, 3, "B")]) is None  # duplicates are fine
+
+
+def test_outermost_keeps_the_longer_of_each_overlapping_pair():
+  nested = [(0, 9, "book"), (1, 4, "company"), (6, 7, "name"), (12, 13, "x"), (12, 15, "y"),
+            (14, 17, "z")]  # y overlaps both x and z; z is as long as y and later
+  assert bio.outermost(nested) == [(0, 9, "book"), (12, 15, "y")]
+  assert bio.outermost([(3, 4, "a"), (0, 1, "b")]) == [(0, 1, "b"), (3, 4, "a")]  # flat: as is
+  assert bio.outermost([(0, 2, "a"), (0, 2, "a")]) == [(0, 2, "a")]
 
 
 def _expressible(offsets, spans):
