@@ -8,19 +8,14 @@ Variants (`--config experiments/_tiny.py:ARG`, comma-separated): `adamw` (defaul
 import ml_collections
 
 from flaxnlp import configs
-from flaxnlp.errors import UserError
-from flaxnlp.tasks import toy
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   """Tiny toy-task config; see the module docstring for the variants."""
-  variants = set(filter(None, (arg or "").split(",")))
-  unknown = variants - {"adamw", "ema", "accum"}
-  if unknown:
-    raise UserError(f"unknown variants {sorted(unknown)}; valid: adamw, ema, accum")
+  variants = configs.variant_set(arg, ("adamw", "ema", "accum"))
   c = configs.base_config()
   c.task = "toy"
-  c.task_args = toy.toy_task_args()
+  c.task_args = configs.task_args("toy")
   c.optimizer.name = "adamw" if "adamw" in variants else "sgd"
   c.optimizer.learning_rate = 0.05 if "adamw" in variants else 0.5
   c.optimizer.schedule = "constant"

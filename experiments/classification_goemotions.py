@@ -34,19 +34,14 @@ import json
 import ml_collections
 
 from flaxnlp import configs, paths
-from flaxnlp.errors import UserError
-from flaxnlp.tasks import classification
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   """GoEmotions config; see the module docstring for the variants."""
-  variants = set(filter(None, (arg or "").split(",")))
-  unknown = variants - {"pretrained", "tiny"}
-  if unknown:
-    raise UserError(f"unknown variants {sorted(unknown)}; valid: pretrained, tiny")
+  variants = configs.variant_set(arg, ("pretrained", "tiny"))
   c = configs.base_config()
   c.task = "classification"
-  c.task_args = classification.task_args(
+  c.task_args = configs.task_args("classification", 
       data_dir=str(paths.shared_data_dir() / "goemotions"),
       vocab=str(paths.minilm_dir() / "vocab.txt"), lowercase=True, maxlen=64)
   c.model = configs.bert_config(vocab_size=30522)

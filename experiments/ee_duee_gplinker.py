@@ -37,25 +37,22 @@ enumerated roles (公司上市/环节) are labels (type, value) on the trigger s
 400); model and optimizer as the default (random-init 2-layer BERT, 1,000 steps). Not run here (no
 DuEE-fin data locally); published 56.82 F1 is a test-set leaderboard score with RoBERTa, 200 epochs.
 """
-import os
-
 import ml_collections
 
 from flaxnlp import configs, paths
-from flaxnlp.errors import UserError
-from flaxnlp.tasks.event_extraction import ee_task_args
+
+NUM_TRAIN = 1000  # documents of dev.json trained on (task_args.num_train)
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   """DuEE GPLinker config; `arg` ∈ {None, "scratch", "zh-small", "pretrained", "fin"}; None is
   `configs.DEFAULT_START`."""
-  variant = arg or configs.DEFAULT_START
-  if variant not in ("scratch", "zh-small", "pretrained", "fin"):
-    raise UserError(f"unknown variant {arg!r}; one of scratch | zh-small | pretrained | fin")
+  variant = configs.variant(arg, ("scratch", "zh-small", "pretrained", "fin"),
+                            configs.DEFAULT_START)
   start = configs.DEFAULT_START if variant == "fin" else variant  # fin: DuEE-fin data
   c = configs.base_config(warm_start="zh-small" if start == "zh-small" else "")
   c.task = "event_extraction"
-  c.task_args = ee_task_args(maxlen=128, num_train=1000)
+  c.task_args = configs.task_args("event_extraction", maxlen=128, num_train=NUM_TRAIN)
   if start == "scratch":
     c.model = configs.encoder("tiny", hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
   c.optimizer.name = "adamw"
@@ -70,20 +67,14 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   c.train.eval_batch_size = 32
   c.train.checkpoint_every = 500
   c.train.best_metric = "f1"
-  if variant == "pretrained":
-    c.init_checkpoint_required = True
-    c.model = configs.encoder("base")
-    c.optimizer.learning_rate = 2e-5
-    c.optimizer.schedule = "constant"
-    c.optimizer.clip_norm = 0.0
-    c.train.batch_size = 32
-    c.train.num_steps = 200 * -(-1000 // 32)
   if variant == "fin":
-    c.task_args = ee_task_args(format="duee_fin", maxlen=400,
-                               data_dir=os.path.join(paths.shared_data_dir(), "duee_fin"))
+    c.task_args = configs.task_args("event_extraction", format="duee_fin", maxlen=400,
+                                    data_dir=str(paths.shared_data_dir() / "duee_fin"))
     c.train.batch_size = 16
     c.train.eval_batch_size = 16
     c.train.buckets = (128, 256, 400)
-  c.optimizer.warmup_steps = 0 if variant == "pretrained" else c.train.num_steps // 10
+  c.optimizer.warmup_steps = c.train.num_steps // 10
+  if variant == "pretrained":
+    c.update_from_flattened_dict(configs.published_setup("gplinker_ee", NUM_TRAIN))
   c.lock()
   return c

@@ -37,8 +37,6 @@ run here.
 import ml_collections
 
 from flaxnlp import configs
-from flaxnlp.errors import UserError
-from flaxnlp.tasks import ner
 
 NUM_TRAIN = 10748
 
@@ -46,12 +44,10 @@ NUM_TRAIN = 10748
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   """CLUENER + EGP config; `arg` ∈ {None, "scratch", "zh-small", "pretrained"};
   None is `configs.DEFAULT_START`."""
-  variant = arg or configs.DEFAULT_START
-  if variant not in ("scratch", "zh-small", "pretrained"):
-    raise UserError(f"unknown variant {arg!r}; one of scratch | zh-small | pretrained")
+  variant = configs.variant(arg, ("scratch", "zh-small", "pretrained"), configs.DEFAULT_START)
   c = configs.base_config(warm_start="zh-small" if variant == "zh-small" else "")
   c.task = "ner"
-  c.task_args = ner.ner_task_args(dataset="cluener", head="egp", maxlen=64, loss="dense")
+  c.task_args = configs.task_args("ner", dataset="cluener", head="egp", maxlen=64, loss="dense")
   c.optimizer.name = "adamw"
   c.optimizer.learning_rate = 3e-4
   c.optimizer.weight_decay = 0.01
@@ -71,8 +67,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   c.train.eval_batch_size = 64
   c.train.best_metric = "f1"
   if variant == "pretrained":
-    ner.use_pretrained_bert_setup(c, NUM_TRAIN)
-    c.init_checkpoint_required = True
+    c.update_from_flattened_dict(configs.published_setup("gp_ner", NUM_TRAIN))
     c.train.eval_every = c.train.checkpoint_every = NUM_TRAIN // 16   # every epoch
   c.lock()
   return c

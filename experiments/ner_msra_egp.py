@@ -49,8 +49,6 @@ Measured here (2 CPU cores):
 import ml_collections
 
 from flaxnlp import configs
-from flaxnlp.errors import UserError
-from flaxnlp.tasks import ner
 
 NUM_TRAIN = 50658
 ZH_SMALL_STEPS = 600  # ≈ 0.4 epoch; estimated from the pretraining step's speed, not measured
@@ -59,12 +57,11 @@ ZH_SMALL_STEPS = 600  # ≈ 0.4 epoch; estimated from the pretraining step's spe
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   """MSRA + EGP config; `arg` ∈ {None, "scratch", "zh-small", "long", "pretrained"} (module
   docstring); None is `configs.DEFAULT_START`."""
-  variant = arg or configs.DEFAULT_START
-  if variant not in ("scratch", "zh-small", "long", "pretrained"):
-    raise UserError(f"unknown variant {arg!r}; one of scratch | zh-small | long | pretrained")
+  variant = configs.variant(arg, ("scratch", "zh-small", "long", "pretrained"),
+                            configs.DEFAULT_START)
   c = configs.base_config(warm_start="zh-small" if variant in ("zh-small", "long") else "")
   c.task = "ner"
-  c.task_args = ner.ner_task_args(dataset="msra", head="egp", maxlen=128, loss="dense")
+  c.task_args = configs.task_args("ner", dataset="msra", head="egp", maxlen=128, loss="dense")
   c.optimizer.name = "adamw"
   c.optimizer.learning_rate = 3e-4
   c.optimizer.schedule = "linear"
@@ -85,7 +82,6 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   c.train.log_every = 50
   c.train.checkpoint_every = min(c.train.num_steps, 1000)
   if variant == "pretrained":     # bojone's set-up (ALGORITHMS §4.5)
-    ner.use_pretrained_bert_setup(c, num_train_examples=NUM_TRAIN)
-    c.init_checkpoint_required = True
+    c.update_from_flattened_dict(configs.published_setup("gp_ner", NUM_TRAIN))
   c.lock()
   return c

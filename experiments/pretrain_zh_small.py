@@ -32,18 +32,14 @@ Variant `:tiny` (2 layers, hidden 64, 60 steps on a small built corpus) is for t
 import ml_collections
 
 from flaxnlp import configs
-from flaxnlp.errors import UserError
-from flaxnlp.tasks import pretraining
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   """Pretraining config; `arg` ∈ {None, "tiny"}."""
-  variant = arg or "default"
-  if variant not in ("default", "tiny"):
-    raise UserError(f"unknown variant {arg!r}; one of default | tiny")
+  variant = configs.variant(arg, ("default", "tiny"), "default")
   c = configs.base_config()
   c.task = "pretraining"
-  c.task_args = pretraining.task_args(
+  c.task_args = configs.task_args("pretraining", 
       objectives=ml_collections.ConfigDict(dict(mlm=0.8, unilm=0.2)), whole_word_masking=False)
   c.model = configs.encoder("small")
   c.optimizer.name = "adamw"

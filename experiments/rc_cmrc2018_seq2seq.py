@@ -38,20 +38,17 @@ memorises questions (F1 62.5).
 import ml_collections
 
 from flaxnlp import configs
-from flaxnlp.errors import UserError
-from flaxnlp.tasks import reading_comprehension as rc
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   """CMRC 2018 config; `arg` ∈ {None, "scratch", "zh-small", "long"} (module docstring); None is
   `configs.DEFAULT_START`."""
-  variant = arg or configs.DEFAULT_START
-  if variant not in ("scratch", "zh-small", "long"):
-    raise UserError(f"unknown variant {arg!r}; one of scratch | zh-small | long")
+  variant = configs.variant(arg, ("scratch", "zh-small", "long"), configs.DEFAULT_START)
   c = configs.base_config(warm_start="" if variant == "scratch" else "zh-small")
   c.task = "reading_comprehension"
-  c.task_args = rc.rc_task_args("cmrc2018", max_p_len=128, max_q_len=32, max_a_len=16,
-                                beam_size=2, extractive=True, cmrc_window_chars=126)
+  c.task_args = configs.task_args("reading_comprehension", dataset="cmrc2018", max_p_len=128,
+                                  max_q_len=32, max_a_len=16, beam_size=2, extractive=True,
+                                  cmrc_window_chars=126)
   if variant == "scratch":
     c.model = configs.encoder("tiny", hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
   c.optimizer.name = "adamw"

@@ -34,20 +34,18 @@ needed).
 import ml_collections
 
 from flaxnlp import configs
-from flaxnlp.errors import UserError
-from flaxnlp.tasks import reading_comprehension as rc
 
 NUM_TRAIN_QUESTIONS = 2 * 20_000 + 42_000   # Sogou-train twice + WebQA (approximate)
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   """bojone's BERT-base set-up (warm-started: `init_checkpoint` is required); no variants."""
-  if arg:
-    raise UserError(f"unknown variant {arg!r}; this experiment has none")
+  configs.variant_set(arg, ())
   c = configs.base_config()
   c.task = "reading_comprehension"
-  c.task_args = rc.rc_task_args("webqa_sogouqa", simplified_vocab=True, max_p_len=256,
-                                max_q_len=64, max_a_len=32, beam_size=2, extractive=True)
+  c.task_args = configs.task_args("reading_comprehension", dataset="webqa_sogouqa",
+                                  simplified_vocab=True, max_p_len=256, max_q_len=64,
+                                  max_a_len=32, beam_size=2, extractive=True)
   c.model = configs.encoder("base")
   c.init_checkpoint_required = True
   c.optimizer.name = "adamw"

@@ -30,19 +30,17 @@ the post-LN encoder then diverged at step ≈ 1,150 (loss 11.5 → 77, grad norm
 import ml_collections
 
 from flaxnlp import configs
-from flaxnlp.errors import UserError
-from flaxnlp.tasks.relation_extraction import re_task_args
+
+NUM_TRAIN = 2000  # training records of the DuIE subset
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   """DuIE-subset GPLinker config; `arg` ∈ {None, "scratch", "zh-small", "pretrained"};
   None is `configs.DEFAULT_START`."""
-  variant = arg or configs.DEFAULT_START
-  if variant not in ("scratch", "zh-small", "pretrained"):
-    raise UserError(f"unknown variant {arg!r}; one of scratch | zh-small | pretrained")
+  variant = configs.variant(arg, ("scratch", "zh-small", "pretrained"), configs.DEFAULT_START)
   c = configs.base_config(warm_start="zh-small" if variant == "zh-small" else "")
   c.task = "relation_extraction"
-  c.task_args = re_task_args(maxlen=128)
+  c.task_args = configs.task_args("relation_extraction", maxlen=128)
   if variant == "scratch":
     c.model = configs.encoder("tiny", hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
   c.optimizer.name = "adamw"
@@ -57,14 +55,8 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   c.train.eval_batch_size = 32
   c.train.checkpoint_every = 500
   c.train.best_metric = "f1"
+  c.optimizer.warmup_steps = c.train.num_steps // 10
   if variant == "pretrained":
-    c.init_checkpoint_required = True
-    c.model = configs.encoder("base")
-    c.optimizer.learning_rate = 2e-5
-    c.optimizer.schedule = "constant"
-    c.optimizer.clip_norm = 0.0
-    c.train.batch_size = 32
-    c.train.num_steps = 20 * -(-2000 // 32)
-  c.optimizer.warmup_steps = 0 if variant == "pretrained" else c.train.num_steps // 10
+    c.update_from_flattened_dict(configs.published_setup("gplinker_re", NUM_TRAIN))
   c.lock()
   return c

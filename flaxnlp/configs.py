@@ -9,12 +9,15 @@ nulls the `placeholder(str)` fields they were).
 """
 import json
 import pathlib
+from collections.abc import Sequence
+from typing import Any
 
 import ml_collections
 from ml_collections import config_dict
 
 from flaxnlp import paths
 from flaxnlp.errors import UserError
+from flaxnlp.tasks import registry
 
 # Encoder sizes (HF `BertConfig` fields) every experiment picks from by name.
 ENCODER_SIZES = {
@@ -54,6 +57,65 @@ def encoder(size: str, **overrides) -> ml_collections.ConfigDict:
   if size not in ENCODER_SIZES:
     raise UserError(f"unknown encoder size {size!r}; one of {' | '.join(ENCODER_SIZES)}")
   return bert_config(**{**ENCODER_SIZES[size], **overrides})
+
+
+def variant(arg: str | None, choices: Sequence[str], default: str) -> str:
+  """The variant an experiment's `get_config(arg)` was given (None: `default`).
+
+  Raises:
+    UserError: `arg` is not one of `choices` (the message lists them).
+  """
+  chosen = arg or default
+  if chosen not in choices:
+    raise UserError(f"unknown variant {arg!r}; one of {' | '.join(choices)}")
+  return chosen
+
+
+def variant_set(arg: str | None, choices: Sequence[str]) -> set[str]:
+  """The comma-separated variants of `arg` (None: none), each one of `choices` (else UserError)."""
+  chosen = set(filter(None, (arg or "").split(",")))
+  if chosen - set(choices):
+    valid = ", ".join(choices) or "none (this experiment has no variants)"
+    raise UserError(f"unknown variants {sorted(chosen - set(choices))}; valid: {valid}")
+  return chosen
+
+
+def task_args(task: str, **overrides) -> ml_collections.ConfigDict:
+  """The complete `config.task_args` of the registered task `task`: its declared defaults
+  (`Task.default_args`) with `overrides` merged over them (an unknown key names the closest)."""
+  return registry.get(task).task_args(**overrides)
+
+
+# The fine-tuning set-ups of the posts (the `:pretrained` variants), as data: Chinese BERT-base
+# from `init_checkpoint` (required), bert4keras Adam at a constant rate, no warm-up, weight decay
+# or clipping, `epochs` passes at `batch_size`; `overrides` are the set-up's other fields.
+PUBLISHED_SETUPS = {
+    # bojone's GlobalPointer / Efficient GlobalPointer NER scripts (ALGORITHMS §4.5)
+    "gp_ner": dict(epochs=10, batch_size=16, learning_rate=2e-5, overrides={
+        "task_args.maxlen": 256, "task_args.eval_maxlen": 512,
+        "train.buckets": (64, 128, 256, 512), "train.eval_batch_size": 16}),
+    # GPLinker relation extraction (DuIE)
+    "gplinker_re": dict(epochs=20, batch_size=32, learning_rate=2e-5, overrides={}),
+    # GPLinker event extraction (DuEE)
+    "gplinker_ee": dict(epochs=200, batch_size=32, learning_rate=2e-5, overrides={}),
+}
+
+
+def published_setup(name: str, num_train_examples: int) -> dict[str, Any]:
+  """Dotted-path overrides (for `ConfigDict.update_from_flattened_dict`) that turn an experiment
+  into the published set-up `name` of PUBLISHED_SETUPS on `num_train_examples` examples."""
+  if name not in PUBLISHED_SETUPS:
+    raise UserError(f"unknown published set-up {name!r}; one of {' | '.join(PUBLISHED_SETUPS)}")
+  setup = PUBLISHED_SETUPS[name]
+  steps_per_epoch = -(-num_train_examples // setup["batch_size"])
+  return {**{f"model.{k}": v for k, v in encoder("base").items()},
+          "init_checkpoint_required": True,
+          "optimizer.name": "adamw", "optimizer.learning_rate": setup["learning_rate"],
+          "optimizer.schedule": "constant", "optimizer.warmup_steps": 0,
+          "optimizer.weight_decay": 0.0, "optimizer.clip_norm": 0.0,
+          "train.batch_size": setup["batch_size"],
+          "train.num_steps": setup["epochs"] * steps_per_epoch,
+          **setup["overrides"]}
 
 
 def base_config(warm_start: str = "") -> ml_collections.ConfigDict:

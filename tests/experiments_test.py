@@ -1,5 +1,6 @@
 """Every experiment config loads for each of its documented variants, is locked, names a registered
 task, and its docstring states the command; unknown variants are refused."""
+import ast
 import pathlib
 import runpy
 
@@ -86,3 +87,44 @@ def test_encoder_presets_and_warm_starts_refuse_unknown_names():
     configs.encoder("large")
   with pytest.raises(UserError, match="zh-small"):
     configs.base_config(warm_start="zh-big")
+
+
+@pytest.mark.parametrize("name", list(VARIANTS))
+def test_experiment_configs_import_only_configs_and_paths(name):
+  """An experiment is data: it reaches tasks through `configs.task_args`, never their modules."""
+  tree = ast.parse((ROOT / f"{name}.py").read_text(encoding="utf-8"))
+  flaxnlp_imports = set()
+  for node in ast.walk(tree):
+    if isinstance(node, ast.ImportFrom) and node.module.startswith("flaxnlp"):
+      flaxnlp_imports |= {f"{node.module}.{a.name}" for a in node.names}
+    elif isinstance(node, ast.Import):
+      flaxnlp_imports |= {a.name for a in node.names if a.name.startswith("flaxnlp")}
+  assert flaxnlp_imports <= {"flaxnlp.configs", "flaxnlp.paths"}
+
+
+def test_published_ner_setup_is_bojones():
+  """ALGORITHMS §4.5: BERT-base, maxlen 256 (512 to evaluate), batch 16, 10 epochs, Adam 2e-5
+  constant, no warm-up or decay; CLUENER has 10,748 training sentences → 10 × 672 steps."""
+  c = runpy.run_path(str(ROOT / "ner_cluener_egp.py"))["get_config"]("pretrained")
+  assert (c.model.hidden_size, c.model.num_hidden_layers, c.model.intermediate_size) == (
+      768, 12, 3072)
+  assert (c.task_args.maxlen, c.task_args.eval_maxlen) == (256, 512)
+  assert (c.train.batch_size, c.train.num_steps) == (16, 6720)
+  assert (c.optimizer.learning_rate, c.optimizer.schedule, c.optimizer.warmup_steps,
+          c.optimizer.weight_decay) == (2e-5, "constant", 0, 0.0)
+  assert c.init_checkpoint_required
+  with pytest.raises(UserError, match="gp_ner"):
+    configs.published_setup("gp-ner", 100)
+
+
+def test_variant_helpers():
+  assert configs.variant(None, ("a", "b"), "b") == "b"
+  assert configs.variant("a", ("a", "b"), "b") == "a"
+  with pytest.raises(UserError, match="one of a | b"):
+    configs.variant("c", ("a", "b"), "b")
+  assert configs.variant_set("x,z", ("x", "y", "z")) == {"x", "z"}
+  assert configs.variant_set(None, ()) == set()
+  with pytest.raises(UserError, match=r"\['w'\]; valid: x, y"):
+    configs.variant_set("x,w", ("x", "y"))
+  with pytest.raises(ValueError, match="did you mean 'maxlen'"):
+    configs.task_args("ner", maxlne=3)

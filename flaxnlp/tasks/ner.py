@@ -40,7 +40,7 @@ import ml_collections
 import numpy as np
 from absl import logging
 
-from flaxnlp import configs, losses, paths
+from flaxnlp import losses, paths
 from flaxnlp.data import spans as spans_lib
 from flaxnlp.data.formats import NerExample
 from flaxnlp.data import ner_datasets
@@ -55,29 +55,6 @@ from flaxnlp.tasks.ner_model import NerModel, span_f1
 
 HEADS = ("gp", "egp", "crf")
 LOSSES = ("dense", "sparse", "blockwise")
-
-
-def use_pretrained_bert_setup(config: ml_collections.ConfigDict, num_train_examples: int) -> None:
-  """Switches an experiment config to bojone's published set-up (ALGORITHMS §4.5), in place.
-
-  Google Chinese BERT-base (hidden 768, 12 layers; weights from `config.init_checkpoint`, which
-  becomes mandatory), maxlen 256 for training and 512 for evaluation, batch 16, 10 epochs of
-  `num_train_examples`, bert4keras Adam (eps 1e-6) at a constant 2e-5, no weight decay, dropout 0.1.
-  """
-  config.model = configs.bert_config(hidden_size=768, num_hidden_layers=12,
-                                     num_attention_heads=12, intermediate_size=3072)
-  config.task_args.maxlen = 256
-  config.task_args.eval_maxlen = 512
-  config.task_args.needs_init_checkpoint = True
-  config.train.buckets = (64, 128, 256, 512)
-  config.train.batch_size = 16
-  config.train.eval_batch_size = 16
-  config.train.num_steps = 10 * -(-num_train_examples // 16)
-  config.optimizer.name = "adamw"
-  config.optimizer.learning_rate = 2e-5
-  config.optimizer.weight_decay = 0.0
-  config.optimizer.schedule = "constant"
-  config.optimizer.warmup_steps = 0
 
 
 # ---- Task -------------------------------------------------------------------------------------
@@ -116,13 +93,12 @@ class NerTask(base.Task):
       reduction: "mean" (over batch × heads, bojone's NER scripts) | "sum_heads" (GPLinker).
       block_size: query rows per block of the blockwise loss.
       max_train_examples: use only the first N training examples (0 = all).
-      needs_init_checkpoint: refuse to train from scratch (set by the `:pretrained` experiments).
     """
     return ml_collections.ConfigDict(dict(
         dataset="msra", data_dir="", files=dict(train="", eval="", test=""), tag_scheme="auto",
         types=(), vocab="", maxlen=128, eval_maxlen=0, head="egp", head_size=64,
         use_rope=True, loss="dense", reduction="mean", block_size=64, max_train_examples=0,
-        needs_init_checkpoint=False, crf_lr_multiplier=1.0, crf_train_overlaps="error"))
+        crf_lr_multiplier=1.0, crf_train_overlaps="error"))
 
   def __init__(self, config: ml_collections.ConfigDict):
     super().__init__(config)
@@ -138,9 +114,6 @@ class NerTask(base.Task):
     if a.crf_train_overlaps not in ("error", "keep_outer"):
       raise ValueError(f"task_args.crf_train_overlaps={a.crf_train_overlaps!r}; one of "
                        "'error' | 'keep_outer'")
-    if a.needs_init_checkpoint and not config.init_checkpoint:
-      raise ValueError("this experiment fine-tunes pretrained BERT: set "
-                       "--config.init_checkpoint=/path/to/chinese_bert (HF or Google directory)")
     self._examples: dict[str, list[NerExample]] = {}
     if not ner_datasets.reads_files(a):
       if a.get("types") and tuple(a.types) != DATASET_TYPES[a.dataset]:

@@ -181,8 +181,6 @@ def test_bad_config_is_an_error(tmp_path):
     c.task = "ner"
     c.task_args = ner.ner_task_args(vocab=str(vocab))
     ner.NerTask(c)
-  with pytest.raises(ValueError, match="init_checkpoint"):
-    make_task(tmp_path, needs_init_checkpoint=True)
 
 
 # ---- metrics ----------------------------------------------------------------------------------
