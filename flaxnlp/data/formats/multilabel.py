@@ -14,11 +14,11 @@ raise `DataFormatError("path:line: ...")`.
 """
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
 from typing import NamedTuple, Union
 
+from flaxnlp.data.formats import lines
 from flaxnlp.data.formats.errors import DataFormatError
 from flaxnlp.data.formats.goemotions import MultiLabelExample
 
@@ -47,48 +47,34 @@ def _entries(path, line_number, field: str) -> tuple[str, ...]:
 def read_label_tsv(path: PathLike) -> list[LabelledText]:
   """Reads a "tsv" file (module docstring): `text TAB labels [TAB id]` per line."""
   records = []
-  with open(path, encoding="utf-8") as f:
-    for line_number, line in enumerate(f, 1):
-      line = line.rstrip("\r\n")
-      if not line.strip():
-        continue
-      fields = line.split("\t")
-      if len(fields) not in (2, 3):
-        raise DataFormatError(path, line_number, "expected 'text<TAB>labels' or "
-                              f"'text<TAB>labels<TAB>id' (labels comma-separated), found "
-                              f"{len(fields)} tab-separated field(s)")
-      if not fields[0].strip():
-        raise DataFormatError(path, line_number, "the text (before the first tab) is empty")
-      records.append(LabelledText(fields[0], _entries(path, line_number, fields[1]),
-                                  fields[2] if len(fields) == 3 else None, line_number))
+  for line_number, fields in lines.tab_fields(path):
+    if len(fields) not in (2, 3):
+      raise DataFormatError(path, line_number, "expected 'text<TAB>labels' or "
+                            f"'text<TAB>labels<TAB>id' (labels comma-separated), found "
+                            f"{len(fields)} tab-separated field(s)")
+    if not fields[0].strip():
+      raise DataFormatError(path, line_number, "the text (before the first tab) is empty")
+    records.append(LabelledText(fields[0], _entries(path, line_number, fields[1]),
+                                fields[2] if len(fields) == 3 else None, line_number))
   return records
 
 
 def read_label_jsonl(path: PathLike) -> list[LabelledText]:
   """Reads a "jsonl" file (module docstring): `{"text", "labels": [...], ["id"]}` per line."""
   records = []
-  with open(path, "rb") as f:
-    for line_number, line in enumerate(f, 1):
-      if not line.strip():
-        continue
-      try:
-        record = json.loads(line.decode("utf-8"))
-      except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise DataFormatError(path, line_number, f"invalid UTF-8 JSON: {e}") from e
-      if not isinstance(record, dict) or not isinstance(record.get("text"), str):
-        raise DataFormatError(path, line_number, 'expected an object with a string "text" and '
-                              '"labels": [name or id, ...]')
-      labels = record.get("labels")
-      if not isinstance(labels, list) or not all(
-          isinstance(x, str) and x or isinstance(x, int) and not isinstance(x, bool)
-          for x in labels):
-        raise DataFormatError(path, line_number, f'"labels" must be a list of label names '
-                              f"(non-empty strings) or ids (integers), found {labels!r}")
-      qid = record.get("id")
-      if qid is not None and not isinstance(qid, (str, int)):
-        raise DataFormatError(path, line_number, f'"id" must be a string or integer: {qid!r}')
-      records.append(LabelledText(record["text"], tuple(str(x) for x in labels),
-                                  None if qid is None else str(qid), line_number))
+  for line_number, record in lines.text_records(
+      path, 'an object with a string "text" and "labels": [name or id, ...]'):
+    labels = record.get("labels")
+    if not isinstance(labels, list) or not all(
+        isinstance(x, str) and x or isinstance(x, int) and not isinstance(x, bool)
+        for x in labels):
+      raise DataFormatError(path, line_number, f'"labels" must be a list of label names '
+                            f"(non-empty strings) or ids (integers), found {labels!r}")
+    qid = record.get("id")
+    if qid is not None and not isinstance(qid, (str, int)):
+      raise DataFormatError(path, line_number, f'"id" must be a string or integer: {qid!r}')
+    records.append(LabelledText(record["text"], tuple(str(x) for x in labels),
+                                None if qid is None else str(qid), line_number))
   return records
 
 
