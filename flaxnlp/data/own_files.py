@@ -56,8 +56,8 @@ def file_path(file_format: str, files: ml_collections.ConfigDict | None, key: st
 
 
 def names_from_data(args: ml_collections.ConfigDict, field: str,
-                    collect: Callable[[], Iterable[Any]], what: str, *, sort: bool = True
-                    ) -> tuple:
+                    collect: Callable[[], Iterable[Any]], what: str, *, sort: bool = True,
+                    source: str = "") -> tuple:
   """`task_args[field]` when set, else the distinct `collect()` (sorted, or in their first-seen
   order with `sort=False`, e.g. a schema file's) written into it.
 
@@ -66,6 +66,8 @@ def names_from_data(args: ml_collections.ConfigDict, field: str,
     field: e.g. "types", "labels", "predicates".
     collect: the names found in the data (e.g. every label of the training file).
     what: the names in words for the error, e.g. "entity types".
+    sort: sort the names (else keep their first-seen order).
+    source: the file they come from, for the error ("" = `files.train`).
 
   Raises:
     ValueError: nothing given and the data holds no name.
@@ -74,7 +76,7 @@ def names_from_data(args: ml_collections.ConfigDict, field: str,
     names = tuple(dict.fromkeys(collect()))
     names = tuple(sorted(names)) if sort else names
     if not names:
-      raise ValueError(f"{args.files.train} holds no {what}, so there is no {what} to learn "
-                       f"(set task_args.{field} or add labelled examples)")
+      raise ValueError(f"{source or args.files.train} holds no {what}, so there is no {what} "
+                       f"to learn (set task_args.{field} or add labelled examples)")
     args[field] = names
   return tuple(args[field])
