@@ -80,3 +80,12 @@ def names_from_data(args: ml_collections.ConfigDict, field: str,
                        f"to learn (set task_args.{field} or add labelled examples)")
     args[field] = names
   return tuple(args[field])
+
+
+def check_known(found: Iterable[Any], known: Iterable[Any], what: str, where: str) -> None:
+  """ValueError naming the `found` names (e.g. a split's predicates) that are not `known`."""
+  known = set(known)
+  unknown = set(found) - known
+  if unknown:
+    raise ValueError(f"{where}: {what} {sorted(unknown)[:10]} are not among the "
+                     f"{len(known)} the model was built for (task_args / files.schema)")

@@ -27,7 +27,7 @@ import ml_collections
 import numpy as np
 
 from flaxnlp import paths
-from flaxnlp.data import extraction_datasets
+from flaxnlp.data import extraction_datasets, own_files
 from flaxnlp.data import spans as spans_lib
 from flaxnlp.data.formats import duee
 from flaxnlp.decoding.cliques import decode_events, drop_subset_events
@@ -88,6 +88,11 @@ class EventExtractionTask(gplinker.GPLinkerTask):
   def examples(self, split: str):
     if split not in self._examples:
       examples = extraction_datasets.read_ee_split(self.args, split, self.schema)
+      if self.args.files.train:
+        own_files.check_known(
+            ((e.event_type, x.role) for ex in examples for e in ex.events for x in e.arguments),
+            ((t, r) for t, roles in self.schema.roles.items() for r in roles),
+            "(event type, role) pairs", f"{self.args.files[own_files.split_name(split)]}")
       if split == "train" and self.args.max_train_examples:
         examples = examples[:int(self.args.max_train_examples)]
       self._examples[split] = examples

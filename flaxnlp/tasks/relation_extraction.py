@@ -17,7 +17,7 @@ import ml_collections
 import numpy as np
 
 from flaxnlp import paths
-from flaxnlp.data import extraction_datasets
+from flaxnlp.data import extraction_datasets, own_files
 from flaxnlp.data import spans as spans_lib
 from flaxnlp.data.formats import duie
 from flaxnlp.decoding.relations import decode_relations
@@ -66,6 +66,9 @@ class RelationExtractionTask(gplinker.GPLinkerTask):
   def examples(self, split: str):
     if split not in self._examples:
       examples = extraction_datasets.read_re_split(self.args, split)
+      if extraction_datasets.re_reads_files(self.args):
+        own_files.check_known((p for ex in examples for _, p, _ in ex.triples), self.predicates,
+                              "predicates", f"{self.args.files[own_files.split_name(split)]}")
       if split == "train" and self.args.max_train_examples:
         examples = examples[:int(self.args.max_train_examples)]
       self._examples[split] = examples

@@ -82,6 +82,10 @@ def test_re_errors_name_the_file(tmp_path):
                                                       files=_files(train=bad)))
   with pytest.raises(DataFormatError, match=rf"^{bad}:2: spo item needs subject/predicate/object"):
     task.examples("train")
+  _, task = _task("relation_extraction", re_task_args(predicates=("作曲",),
+                                                      files=_files(train=train)))
+  with pytest.raises(ValueError, match=rf"^{train}: predicates \['歌手'\] are not among the 1 "):
+    task.examples("train")
   with pytest.raises(ValueError, match="task_args.dataset='duie2'; relation extraction reads"):
     _task("relation_extraction", re_task_args(dataset="duie2"))
   with pytest.raises(ValueError, match="predicates can be set for task_args.files only"):
@@ -144,6 +148,11 @@ def test_ee_errors_name_the_file(tmp_path):
     _task("event_extraction", ee_task_args(dataset="duee", files=_files(train=train)))
   with pytest.raises(ValueError, match=r"unknown event_extraction task_args.dataset 'ace'"):
     _task("event_extraction", ee_task_args(dataset="ace"))
+  _, task = _task("event_extraction", ee_task_args(
+      event_schema=(("司法行为-入狱", "入狱者"),), files=_files(train=train)))
+  with pytest.raises(ValueError, match=rf"^{train}: \(event type, role\) pairs "
+                                       r"\[\('司法行为-入狱', '刑期'\)\] are not among the 1 "):
+    task.examples("train")
   bad_schema = write(tmp_path, "bad_schema.json", '{"event_type": "X", "role_list": [{}]}\n')
   with pytest.raises(DataFormatError, match=rf"^{bad_schema}:1: missing or ill-typed field 'role'"):
     _task("event_extraction", ee_task_args(files=_files(train=train, schema=bad_schema)))
