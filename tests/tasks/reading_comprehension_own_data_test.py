@@ -76,7 +76,8 @@ def test_errors_name_the_file(tmp_path):
 
 @pytest.mark.slow
 def test_trains_and_predicts_on_own_files(tmp_path):
-  train = write(tmp_path, "train.json", json.dumps(WEBQA * 4, ensure_ascii=False))
+  records = [dict(r, id=f"{k}-{i}") for k in range(4) for i, r in enumerate(WEBQA)]  # unique ids
+  train = write(tmp_path, "train.json", json.dumps(records, ensure_ascii=False))
   config = tiny_config("reading_comprehension", rc.rc_task_args(
       dataset="webqa", max_p_len=16, max_q_len=8, max_a_len=4, beam_size=1,
       files=_files(train=train, eval=train)), buckets=(48,))
