@@ -32,7 +32,7 @@ from absl import logging
 import ml_collections
 
 from flaxnlp import paths
-from flaxnlp.data import formats
+from flaxnlp.data import formats, own_files
 from flaxnlp.data.formats import NerExample
 from flaxnlp.data.formats.char_tagged import MSRA_SPLITS
 
@@ -58,11 +58,7 @@ def default_data_dir(dataset: str) -> pathlib.Path:
   return paths.shared_data_dir() / folder[dataset]
 
 
-def split_name(split: str) -> str:
-  split = {"dev": "eval"}.get(split, split)
-  if split not in ("train", "eval", "test"):
-    raise ValueError(f"unknown split {split!r}; valid: train | eval (dev) | test")
-  return split
+split_name = own_files.split_name
 
 
 def read_split(dataset: str, split: str, data_dir: str | os.PathLike | None = None, *,
@@ -84,7 +80,7 @@ def read_split(dataset: str, split: str, data_dir: str | os.PathLike | None = No
   """
   split = split_name(split)
   if dataset in FILE_FORMATS and (files is not None or dataset not in DATASET_TYPES):
-    return _read_file(dataset, split, files[split] if files is not None else "", tag_scheme)
+    return _read_file(dataset, split, files, tag_scheme)
   root = pathlib.Path(data_dir) if data_dir else default_data_dir(dataset)
 
   def need(name):
@@ -131,8 +127,7 @@ def read_split(dataset: str, split: str, data_dir: str | os.PathLike | None = No
 def reads_files(args: ml_collections.ConfigDict) -> bool:
   """Whether NER `task_args` read the user's `files`: "conll" / "jsonl", or "cluener" / "cmeee"
   with a `files.train` (else the named dataset)."""
-  return args.dataset in FILE_FORMATS and (args.dataset not in DATASET_TYPES
-                                           or ("files" in args and bool(args.files.train)))
+  return own_files.reads_files(args, DATASET_TYPES, FILE_FORMATS)
 
 
 def read_task_split(args: ml_collections.ConfigDict, split: str) -> list[NerExample]:
@@ -143,14 +138,10 @@ def read_task_split(args: ml_collections.ConfigDict, split: str) -> list[NerExam
                     tag_scheme=args.tag_scheme if own else "auto")
 
 
-def _read_file(file_format: str, split: str, path: str, tag_scheme: str) -> list[NerExample]:
-  """The examples of the user's `split` file `path` in `file_format` (see `read_split`)."""
-  if not path:
-    raise ValueError(f"task_args.dataset={file_format!r} reads your own files: set "
-                     f"--config.task_args.files.{split}=PATH (the {split} split)")
-  if not pathlib.Path(path).is_file():
-    raise FileNotFoundError(f"{file_format} {split} file {path} not found "
-                            f"(--config.task_args.files.{split})")
+def _read_file(file_format: str, split: str, files: ml_collections.ConfigDict | None,
+               tag_scheme: str) -> list[NerExample]:
+  """The examples of the user's `split` file `files[split]` in `file_format` (see `read_split`)."""
+  path = own_files.file_path(file_format, files, split)
   if file_format == "conll":
     return formats.read_conll(path, tag_scheme).examples
   return {"jsonl": formats.read_span_jsonl, "cluener": formats.read_cluener,

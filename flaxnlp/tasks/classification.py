@@ -6,13 +6,14 @@ Loss: ZLPR `multilabel_categorical_crossentropy` (blog 7359 / 9064), mean over t
 Prediction: labels with s_c > 0 (the fixed threshold class); calibrated probability σ(2s).
 Metrics: micro / macro F1 over label ids (`flaxnlp.metrics.classification`).
 
-`config.task_args`: see `ClassificationTask.default_args`. Splits: "train", "eval" (= dev.tsv),
-"test".
+`config.task_args`: see `ClassificationTask.default_args`. Datasets (`task_args.dataset`: the
+GoEmotions preset, or your own "tsv" / "jsonl" files in `task_args.files`, labels given or read
+from the training file and saved in the config) and their splits "train", "eval", "test":
+`flaxnlp.data.classification_datasets`.
 """
 from __future__ import annotations
 
 import functools
-import pathlib
 from collections.abc import Sequence
 
 import flax.linen as nn
@@ -21,6 +22,7 @@ import ml_collections
 import numpy as np
 
 from flaxnlp import losses
+from flaxnlp.data import classification_datasets
 from flaxnlp.data.formats import goemotions
 from flaxnlp.layers import dropout as dropout_lib
 from flaxnlp.metrics import classification as cls_metrics
@@ -28,7 +30,7 @@ from flaxnlp.models import bert
 from flaxnlp.models import encoders
 from flaxnlp.tasks import base, registry
 
-SPLIT_FILES = {"train": "train.tsv", "eval": "dev.tsv", "dev": "dev.tsv", "test": "test.tsv"}
+SPLIT_FILES = classification_datasets.SPLIT_FILES
 
 
 class BertMultiLabel(nn.Module):
@@ -55,24 +57,31 @@ class ClassificationTask(base.Task):
 
   @classmethod
   def default_args(cls) -> ml_collections.ConfigDict:
-    """data_dir: train.tsv / dev.tsv / test.tsv + labels.txt (GoEmotions format); vocab: BERT
-    vocab.txt; lowercase; maxlen: tokens incl. [CLS]/[SEP]; label_smoothing ε;
-    classifier_dropout."""
-    c = ml_collections.ConfigDict(dict(lowercase=True, maxlen=64, label_smoothing=0.0,
-                                       classifier_dropout=0.1))
+    """Every field of `config.task_args` of the "classification" task, with its default.
+
+    Fields:
+      dataset: "goemotions" (the preset in `data_dir`) | "tsv" | "jsonl" (your `files`).
+      data_dir: the preset's train.tsv / dev.tsv / test.tsv + labels.txt (GoEmotions format).
+      files: `train` / `eval` / `test` paths of a file format ("" = none; test optional) and
+        `labels`, an optional file of label names, one per line.
+      labels: the label names of a file format in id order; () = those of `files.labels`, else
+        the sorted labels of the training file, filled in when the task is constructed.
+      vocab: BERT vocab.txt; lowercase; maxlen: tokens incl. [CLS]/[SEP]; label_smoothing ε;
+      classifier_dropout.
+    """
+    c = ml_collections.ConfigDict(dict(
+        dataset="goemotions", files=dict(train="", eval="", test="", labels=""), labels=(),
+        lowercase=True, maxlen=64, label_smoothing=0.0, classifier_dropout=0.1))
     c.data_dir = ml_collections.config_dict.placeholder(str)
     c.vocab = ml_collections.config_dict.placeholder(str)
     return c
 
   def __init__(self, config: ml_collections.ConfigDict):
     super().__init__(config)
-    args = self.args
-    if not args.data_dir:
-      raise ValueError("config.task_args.data_dir is not set (folder with train.tsv, dev.tsv, "
-                       "test.tsv and labels.txt)")
-    self.data_dir = pathlib.Path(args.data_dir)
-    self.label_names = goemotions.read_label_names(self.data_dir / "labels.txt")
+    classification_datasets.check(self.args)
+    self.label_names = classification_datasets.label_names(self.args)
     self.num_labels = len(self.label_names)
+    self._examples: dict[str, list[goemotions.MultiLabelExample]] = {}
 
   @functools.cached_property
   def tokenizer(self):
@@ -92,9 +101,10 @@ class ClassificationTask(base.Task):
             "labels": np.zeros((batch_size, self.num_labels), np.float32)}
 
   def examples(self, split: str) -> Sequence[goemotions.MultiLabelExample]:
-    if split not in SPLIT_FILES:
-      raise ValueError(f"unknown split {split!r}; valid: {sorted(SPLIT_FILES)}")
-    return goemotions.read_goemotions(self.data_dir / SPLIT_FILES[split], self.num_labels)
+    if split not in self._examples:
+      self._examples[split] = classification_datasets.read_split(self.args, split,
+                                                                 self.label_names)
+    return self._examples[split]
 
   def featurize(self, example, *, train: bool, rng: np.random.Generator):
     del train, rng  # deterministic featurisation

@@ -6,27 +6,28 @@ tail-link heads with one type each (RoPE off, tril on); loss and labels as every
 Decoding: `flaxnlp.decoding.cliques.decode_events`; metrics: bojone's `evaluate`
 (`flaxnlp.metrics.extraction.event_f1`).
 
-`task_args.format` selects the files in `data_dir` (`FORMATS`):
-- "duee" (default): `event_schema.json` + `dev.json` (`duee.read_duee`); only dev.json has labels
-  locally, so "train" is its first `num_train` documents and "eval" the rest (NOT comparable to the
-  published 81.47).
-- "duee_fin": `duee_fin_event_schema.json`, "train" = `duee_fin_train.json`, "eval" =
-  `duee_fin_dev.json` (`duee.read_duee_fin`: title + text, first-occurrence positions; `num_train`
-  unused). An enumerated role (schema `enum_items`, e.g. 公司上市/环节) is labelled as (event_type,
-  value) on the trigger span; such an argument is the node (event_type, role, value, start -1) in
-  the gold (the reader's convention) and in `decode`, and `{"role": 环节, "argument": 筹备上市}` in
-  `to_json`.
+Data (`flaxnlp.data.extraction_datasets`): the DuEE shape is `task_args.dataset` (or, when "",
+`format`, the experiments' field): "duee" (DuEE 1.0, character offsets) or "duee_fin" (title + text,
+first-occurrence positions, enumerated roles). Without `files.train` the preset files in
+`data_dir`: "duee" = `event_schema.json` + `dev.json` (only dev.json has labels locally: "train" is
+its first `num_train` documents, "eval" the rest; NOT comparable to the published 81.47);
+"duee_fin" = `duee_fin_train.json` / `duee_fin_dev.json` + its schema. With `files.train` /
+`.eval` / `.test` and `files.schema`, your own JSON lines in that shape; the schema is saved in
+`task_args.event_schema`. DuEE-fin: an enumerated role (schema `enum_items`, e.g. 公司上市/环节) is
+labelled as (event_type, value) on the trigger span; such an argument is the node (event_type,
+role, value, start -1) in the gold (the reader's convention) and in `decode`, and
+`{"role": 环节, "argument": 筹备上市}` in `to_json`.
 """
 from __future__ import annotations
 
-import dataclasses
 import os
-from typing import Any, Optional
+from typing import Any
 
 import ml_collections
 import numpy as np
 
 from flaxnlp import paths
+from flaxnlp.data import extraction_datasets, own_files
 from flaxnlp.data import spans as spans_lib
 from flaxnlp.data.formats import duee
 from flaxnlp.decoding.cliques import decode_events, drop_subset_events
@@ -34,21 +35,7 @@ from flaxnlp.metrics.extraction import event_f1
 from flaxnlp.tasks import base, gplinker, gplinker_labels, registry
 
 
-@dataclasses.dataclass(frozen=True)
-class DataFormat:
-  """File layout of a format in `task_args.data_dir`; `train_file` None: "train" / "eval" are the
-  first `num_train` / remaining documents of `dev_file`."""
-  schema_file: str
-  train_file: Optional[str]
-  dev_file: str
-  fin: bool  # DuEE-fin reader (title + text, enum arguments) and output (no offsets)
-
-
-FORMATS = {
-    "duee": DataFormat("event_schema.json", None, "dev.json", fin=False),
-    "duee_fin": DataFormat("duee_fin_event_schema.json", "duee_fin_train.json",
-                           "duee_fin_dev.json", fin=True),
-}
+FORMATS = extraction_datasets.PRESETS
 
 
 @registry.register("event_extraction")
@@ -59,20 +46,20 @@ class EventExtractionTask(gplinker.GPLinkerTask):
 
   @classmethod
   def default_args(cls) -> ml_collections.ConfigDict:
-    """format (a `FORMATS` key), data_dir (its files), vocab ("" = bert-base-chinese), maxlen,
-    head_size, num_train ("duee": dev documents used for training), max_train_examples."""
+    """dataset ("duee" | "duee_fin"; "" = `format`), format (a `FORMATS` preset), data_dir (its
+    files), files (your train / eval / test JSON lines and event schema; "" = none),
+    event_schema (rows (event_type, role, *enum_items); () = from files.schema, filled in), vocab
+    ("" = bert-base-chinese), maxlen, head_size, num_train ("duee" preset: dev documents used
+    for training), max_train_examples. See `flaxnlp.data.extraction_datasets`."""
     return ml_collections.ConfigDict(dict(
-        format="duee", data_dir=os.path.join(paths.shared_data_dir(), "duee1.0"), vocab="",
+        dataset="", format="duee", data_dir=os.path.join(paths.shared_data_dir(), "duee1.0"),
+        files=dict(train="", eval="", test="", schema=""), event_schema=(), vocab="",
         maxlen=128, head_size=64, num_train=1000, max_train_examples=0))
 
   def __init__(self, config: ml_collections.ConfigDict):
     super().__init__(config)
-    a = self.args
-    if a.format not in FORMATS:
-      raise ValueError(f"unknown event_extraction task_args.format {a.format!r}; "
-                       f"one of {', '.join(FORMATS)}")
-    self.format = FORMATS[a.format]
-    self.schema = duee.read_event_schema(os.path.join(a.data_dir, self.format.schema_file))
+    self.format = FORMATS[extraction_datasets.ee_shape(self.args)]
+    self.schema = extraction_datasets.event_schema(self.args)
     self.labels = gplinker_labels.event_label_index(self.schema.roles, self.schema.enum_values)
     if len(set(self.labels)) != len(self.labels):
       raise ValueError("event schema: an enum value repeats a role (or value) of its event type: "
@@ -80,7 +67,7 @@ class EventExtractionTask(gplinker.GPLinkerTask):
     # Label (event_type, enum value) -> its enumerated role.
     self.enum_role = {(t, v): r for (t, r), values in self.schema.enum_values.items()
                       for v in values}
-    self._files: dict[str, list] = {}
+    self._examples: dict[str, list] = {}
 
   def head_specs(self):
     return (gplinker.HeadSpec("argument", len(self.labels), use_rope=True, tril_mask=True),
@@ -98,23 +85,18 @@ class EventExtractionTask(gplinker.GPLinkerTask):
       events.setdefault(e, []).append((label, h, t))
     return gplinker_labels.event_pair_sets(list(events.values()), len(self.labels))
 
-  def _read(self, name: str) -> list:
-    if name not in self._files:
-      path = os.path.join(self.args.data_dir, name)
-      self._files[name] = (duee.read_duee_fin(path, self.schema) if self.format.fin
-                           else duee.read_duee(path))
-    return self._files[name]
-
   def examples(self, split: str):
-    a, f = self.args, self.format
-    if split == "train":
-      train = (self._read(f.dev_file)[:int(a.num_train)] if f.train_file is None
-               else self._read(f.train_file))
-      return train[:int(a.max_train_examples)] if a.max_train_examples else train
-    if split in ("eval", "dev"):
-      dev = self._read(f.dev_file)
-      return dev[int(a.num_train):] if f.train_file is None else dev
-    raise ValueError(f"unknown split {split!r}; train | eval")
+    if split not in self._examples:
+      examples = extraction_datasets.read_ee_split(self.args, split, self.schema)
+      if self.args.files.train:
+        own_files.check_known(
+            ((e.event_type, x.role) for ex in examples for e in ex.events for x in e.arguments),
+            ((t, r) for t, roles in self.schema.roles.items() for r in roles),
+            "(event type, role) pairs", f"{self.args.files[own_files.split_name(split)]}")
+      if split == "train" and self.args.max_train_examples:
+        examples = examples[:int(self.args.max_train_examples)]
+      self._examples[split] = examples
+    return self._examples[split]
 
   def featurize(self, example, *, train: bool, rng: np.random.Generator):
     """{"token_ids": int32 [L], "nodes": int32 [M, 4] rows (event index, label, h, t)}."""

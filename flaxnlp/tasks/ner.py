@@ -43,7 +43,7 @@ from absl import logging
 from flaxnlp import losses, paths
 from flaxnlp.data import spans as spans_lib
 from flaxnlp.data.formats import NerExample
-from flaxnlp.data import ner_datasets
+from flaxnlp.data import ner_datasets, own_files
 from flaxnlp.data.ner_datasets import DATASET_TYPES, FILE_FORMATS, split_name
 from flaxnlp.data.tokenizer import Tokenizer
 from flaxnlp.decoding import bio
@@ -121,13 +121,9 @@ class NerTask(base.Task):
                          f"{DATASET_TYPES[a.dataset]}; types can be set for task_args.files only")
       self.types = DATASET_TYPES[a.dataset]
     else:
-      if not a.types:  # from the training file, stored in the config (→ config.json)
-        train = ner_datasets.read_task_split(a, "train")
-        a.types = tuple(sorted({t for ex in train for *_, t in ex.spans}))
-        if not a.types:
-          raise ValueError(f"{a.files.train} holds no entity spans, so there is no entity type "
-                           "to learn (set task_args.types or add labelled examples)")
-      self.types = tuple(a.types)
+      self.types = own_files.names_from_data(  # from the training file, into config.json
+          a, "types", lambda: (t for ex in ner_datasets.read_task_split(a, "train")
+                               for *_, t in ex.spans), "entity types")
     self.type_index = {t: k for k, t in enumerate(self.types)}
     self.maxlen = int(a.maxlen)
     self.eval_maxlen = int(a.eval_maxlen) or self.maxlen

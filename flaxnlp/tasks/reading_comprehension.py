@@ -18,7 +18,9 @@ bert4keras `examples/task_reading_comprehension_by_seq2seq.py` (ALGORITHMS.md §
   standard = the question's first gold answer, expansions = all its gold answers) and CMRC 2018
   EM / F1 (percent) against all gold answers. Questions without a gold answer are not scored.
 
-Datasets (`task_args.dataset`) and their splits: `flaxnlp.data.qa_datasets`.
+Datasets (`task_args.dataset`: the presets "cmrc2018" / "webqa_sogouqa", or your own "squad"
+(SQuAD / CMRC-shaped) or "webqa" (WebQA / SogouQA-shaped) files in `task_args.files`) and their
+splits: `flaxnlp.data.qa_datasets`.
 
 Warm start (`config.init_checkpoint`): the params are the `Bert` itself (`encoder_key = ()`); with
 a simplified vocabulary the checkpoint's embedding rows / MLM bias are sliced by `keep_tokens`
@@ -40,7 +42,7 @@ from flaxnlp.metrics import qa as qa_metrics
 from flaxnlp.models import bert, checkpoints, encoders
 from flaxnlp.tasks import base, rc_samples, registry
 
-DATASETS = ("cmrc2018", "webqa_sogouqa")
+DATASETS = qa_datasets.PRESETS + qa_datasets.FILE_FORMATS
 
 
 def _group_size(count: int) -> int:
@@ -60,37 +62,34 @@ class ReadingComprehensionTask(base.Task):
     """Every field of `config.task_args` of the reading-comprehension task, with its default.
 
     Args:
-      dataset: "cmrc2018" | "webqa_sogouqa".
-      data_dir: dataset folder (cmrc2018 default: `paths.shared_data_dir() / "cmrc2018"`).
+      dataset: a preset "cmrc2018" | "webqa_sogouqa", or a file format "squad" | "webqa".
+      data_dir: a preset's folder (cmrc2018 default: `paths.shared_data_dir() / "cmrc2018"`).
+      files: `train` / `eval` / `test` paths of a file format ("" = none; test optional).
       vocab: BERT vocab.txt (default `paths.chinese_bert_vocab()`); lower-cased.
       simplified_vocab: bert4keras `simplified=True` vocabulary (drops `##字` pieces etc.).
       max_p_len, max_q_len, max_a_len: 256 / 64 / 32 tokens (§1.3).
       beam_size: 2 in the scored (0.77) version, 1 = greedy (current example).
       extractive: n-gram constraint over the answering passages.
       eps: decoding score log(vote + eps) (1e-6 in the scored version).
-      cmrc_window_chars, cmrc_stride: CMRC context windows (0 stride = no overlap).
+      cmrc_window_chars, cmrc_stride: CMRC / "squad" context windows (0 stride = no overlap).
       cmrc_eval_fraction: fraction of the dev articles held out as "eval".
       cmrc_train_trial: add cmrc2018_trial.json to "train".
       max_train_examples: keep the first N training questions (0 = all).
       answer_expand: optional SogouQA `qid_answer_expand` file (official gold of the Sogou metric).
     """
     c = ml_collections.ConfigDict(dict(
-        dataset="cmrc2018", simplified_vocab=True, max_p_len=256, max_q_len=64, max_a_len=32,
-        beam_size=2, extractive=True, eps=1e-12, cmrc_window_chars=254, cmrc_stride=0,
-        cmrc_eval_fraction=0.2, cmrc_train_trial=True, max_train_examples=0))
+        dataset="cmrc2018", files=dict(train="", eval="", test=""), simplified_vocab=True,
+        max_p_len=256, max_q_len=64, max_a_len=32, beam_size=2, extractive=True, eps=1e-12,
+        cmrc_window_chars=254, cmrc_stride=0, cmrc_eval_fraction=0.2, cmrc_train_trial=True,
+        max_train_examples=0))
     for field in ("data_dir", "vocab", "answer_expand"):
       c[field] = ml_collections.config_dict.placeholder(str)
     return c
 
   def __init__(self, config: ml_collections.ConfigDict):
     super().__init__(config)
-    args = self.args
-    if args.dataset not in DATASETS:
-      raise ValueError(f"config.task_args.dataset={args.dataset!r}; one of {DATASETS}")
-    if args.dataset == "webqa_sogouqa" and not args.data_dir:
-      raise ValueError("config.task_args.data_dir is not set (folder with SogouQA.json and "
-                       f"WebQA.json; see {qa.SOGOU_WEBQA_DOWNLOAD})")
-    self._splits = None
+    qa_datasets.check(self.args)
+    self._splits: dict[str, list[qa.QAExample]] = {}
 
   # ---- Vocabulary & model -------------------------------------------------------------------
   @functools.cached_property
@@ -132,11 +131,7 @@ class ReadingComprehensionTask(base.Task):
 
   # ---- Data ---------------------------------------------------------------------------------
   def examples(self, split: str) -> Sequence[qa.QAExample]:
-    if self._splits is None:
-      self._splits = qa_datasets.read_splits(self.args, int(self.config.seed))
-    if split not in self._splits:
-      raise ValueError(f"unknown split {split!r}; valid: {sorted(self._splits)}")
-    examples = self._splits[split]
+    examples = qa_datasets.read_split(self.args, split, int(self.config.seed), self._splits)
     limit = int(self.args.max_train_examples)
     if split == "train":
       examples = [ex for ex in examples if ex.passages]
@@ -235,15 +230,9 @@ class ReadingComprehensionTask(base.Task):
 
   # ---- Predict mode -------------------------------------------------------------------------
   def from_json(self, obj) -> qa.QAExample:
-    """Predict-mode input `{"question": str, "passages": [str | {"passage": str}], ["id"]}`."""
-    if not isinstance(obj, dict) or "question" not in obj or "passages" not in obj:
-      raise ValueError("predict input needs 'question' and 'passages' fields, got "
-                       f"{sorted(obj) if isinstance(obj, dict) else type(obj).__name__}")
-    passages = [qa.Passage(p["passage"] if isinstance(p, dict) else str(p),
-                           p.get("answer", "") if isinstance(p, dict) else "")
-                for p in obj["passages"]]
-    return qa.QAExample(str(obj.get("id", "")), obj["question"], passages,
-                        tuple(obj.get("answers", ())))
+    """Predict-mode input `{"question": str, "passages": [str | {"passage": str}], ["id"]}`
+    (`qa_datasets.example_from_json`)."""
+    return qa_datasets.example_from_json(obj)
 
   def to_json(self, example: qa.QAExample, prediction: str):
     """Predict-mode output: id, question and the answer ("" = no answer)."""

@@ -1,10 +1,12 @@
-"""GPLinker relation extraction task "relation_extraction" (ALGORITHMS §5.1) on DuIE files.
+"""GPLinker relation extraction task "relation_extraction" (ALGORITHMS §5.1) on DuIE-shaped files.
 
 Model (`flaxnlp.tasks.gplinker`): BERT + three Efficient GlobalPointer heads — entity (2 types:
 subject, object; RoPE on, tril on), head-head and tail-tail (one type per predicate; RoPE off,
 tril off); loss and labels as every GPLinker task.
 Gold spans: first occurrence of the subject/object string in the text (GPLinker).
-task_args: `RelationExtractionTask.default_args`.
+task_args: `RelationExtractionTask.default_args`. Data (the DuIE preset in `data_dir`, or your own
+DuIE-shaped JSON lines in `task_args.files` with a schema or predicates, saved in the config) and
+splits: `flaxnlp.data.extraction_datasets`.
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ import ml_collections
 import numpy as np
 
 from flaxnlp import paths
+from flaxnlp.data import extraction_datasets, own_files
 from flaxnlp.data import spans as spans_lib
 from flaxnlp.data.formats import duie
 from flaxnlp.decoding.relations import decode_relations
@@ -30,15 +33,18 @@ class RelationExtractionTask(gplinker.GPLinkerTask):
 
   @classmethod
   def default_args(cls) -> ml_collections.ConfigDict:
-    """data_dir (train_data.json, dev_data.json, all_50_schemas), vocab ("" = bert-base-chinese),
-    maxlen, head_size, max_train_examples (0 = all)."""
+    """dataset ("duie"), data_dir (the preset: train_data.json, dev_data.json, all_50_schemas),
+    files (your train / eval / test DuIE JSON lines and schema; "" = none), predicates (() = from
+    files.schema, else the training file; filled in), vocab ("" = bert-base-chinese), maxlen,
+    head_size, max_train_examples (0 = all). See `flaxnlp.data.extraction_datasets`."""
     return ml_collections.ConfigDict(dict(
-        data_dir=os.path.join(paths.shared_data_dir(), "duie", "duie_v1_subset"), vocab="",
+        dataset="duie", data_dir=os.path.join(paths.shared_data_dir(), "duie", "duie_v1_subset"),
+        files=dict(train="", eval="", test="", schema=""), predicates=(), vocab="",
         maxlen=128, head_size=64, max_train_examples=0))
 
   def __init__(self, config: ml_collections.ConfigDict):
     super().__init__(config)
-    self.predicates = duie.read_duie_schema(os.path.join(self.args.data_dir, "all_50_schemas"))
+    self.predicates = extraction_datasets.predicates(self.args)
     self.p_id = {p: i for i, p in enumerate(self.predicates)}
     self._examples: dict[str, list] = {}
 
@@ -58,9 +64,11 @@ class RelationExtractionTask(gplinker.GPLinkerTask):
     return gplinker_labels.relation_pair_sets(quints, len(self.predicates))
 
   def examples(self, split: str):
-    name = {"train": "train_data.json", "eval": "dev_data.json", "dev": "dev_data.json"}[split]
     if split not in self._examples:
-      examples = duie.read_duie(os.path.join(self.args.data_dir, name))
+      examples = extraction_datasets.read_re_split(self.args, split)
+      if extraction_datasets.re_reads_files(self.args):
+        own_files.check_known((p for ex in examples for _, p, _ in ex.triples), self.predicates,
+                              "predicates", f"{self.args.files[own_files.split_name(split)]}")
       if split == "train" and self.args.max_train_examples:
         examples = examples[:int(self.args.max_train_examples)]
       self._examples[split] = examples
@@ -102,8 +110,11 @@ class RelationExtractionTask(gplinker.GPLinkerTask):
     return {"f1": m["f1"], "precision": m["precision"], "recall": m["recall"]}
 
   def from_json(self, obj: Any):
-    """Predict-mode input: `{"text": ...}`."""
-    return duie.RelationExample(obj["text"] if isinstance(obj, dict) else obj, ())
+    """Predict-mode input: `{"text": ...}` or a bare JSON string."""
+    text = obj["text"] if isinstance(obj, dict) else obj
+    if not isinstance(text, str):
+      raise ValueError(f'expected a JSON string or an object with a string "text", got {obj!r}')
+    return duie.RelationExample(text, ())
 
   def to_json(self, example, prediction) -> dict:
     return {"text": example.text,

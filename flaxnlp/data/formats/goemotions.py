@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from typing import NamedTuple, Union
 
+from flaxnlp.data.formats import lines
 from flaxnlp.data.formats.errors import DataFormatError
 
 
@@ -38,23 +39,18 @@ def read_label_names(path: Union[str, os.PathLike]) -> list[str]:
 def read_goemotions(path: Union[str, os.PathLike], num_labels: int) -> list[MultiLabelExample]:
   """All examples of one GoEmotions TSV file; label ids must lie in [0, num_labels)."""
   examples = []
-  with open(path, encoding="utf-8") as f:
-    for lineno, line in enumerate(f, 1):
-      line = line.rstrip("\r\n")
-      if not line.strip():
-        continue
-      fields = line.split("\t")
-      if len(fields) not in (2, 3):
-        raise DataFormatError(path, lineno, f"expected 3 tab-separated fields (text, label ids, "
-                              f"id), found {len(fields)}")
-      text, label_field = fields[0], fields[1]
-      try:
-        labels = sorted({int(x) for x in label_field.split(",")})
-      except ValueError:
-        raise DataFormatError(path, lineno, f"label ids must be comma-separated integers, "
-                              f"found {label_field!r}") from None
-      bad = [x for x in labels if not 0 <= x < num_labels]
-      if bad:
-        raise DataFormatError(path, lineno, f"label id(s) {bad} outside [0, {num_labels})")
-      examples.append(MultiLabelExample(text, tuple(labels), fields[2] if len(fields) == 3 else None))
+  for lineno, fields in lines.tab_fields(path):
+    if len(fields) not in (2, 3):
+      raise DataFormatError(path, lineno, f"expected 3 tab-separated fields (text, label ids, "
+                            f"id), found {len(fields)}")
+    text, label_field = fields[0], fields[1]
+    try:
+      labels = sorted({int(x) for x in label_field.split(",")})
+    except ValueError:
+      raise DataFormatError(path, lineno, f"label ids must be comma-separated integers, "
+                            f"found {label_field!r}") from None
+    bad = [x for x in labels if not 0 <= x < num_labels]
+    if bad:
+      raise DataFormatError(path, lineno, f"label id(s) {bad} outside [0, {num_labels})")
+    examples.append(MultiLabelExample(text, tuple(labels), fields[2] if len(fields) == 3 else None))
   return examples

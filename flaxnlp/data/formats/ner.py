@@ -10,6 +10,7 @@ import json
 import os
 from typing import List, Tuple, Union
 
+from flaxnlp.data.formats import lines
 from flaxnlp.data.formats.errors import DataFormatError
 
 PathLike = Union[str, os.PathLike]
@@ -38,22 +39,6 @@ def _check_span(path, line, text, start, end, entity, what):
                           f"{text[start:end + 1]!r}, not the entity {entity!r}")
 
 
-def _text_records(path: PathLike):
-  """Yields `(line number, record)` for each non-blank line of a JSON-lines file whose record is
-  an object with a string "text"; anything else is a DataFormatError naming the line."""
-  with open(path, "rb") as f:
-    for line_number, line in enumerate(f, 1):
-      if not line.strip():
-        continue
-      try:
-        record = json.loads(line.decode("utf-8"))
-      except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise DataFormatError(path, line_number, f"invalid UTF-8 JSON: {e}") from e
-      if not isinstance(record, dict) or not isinstance(record.get("text"), str):
-        raise DataFormatError(path, line_number, 'expected an object with a string "text"')
-      yield line_number, record
-
-
 def read_cluener(path: PathLike) -> List[NerExample]:
   """Reads a CLUENER2020 file (`train.json`, `dev.json` or the unlabelled `test.json`).
 
@@ -68,7 +53,7 @@ def read_cluener(path: PathLike) -> List[NerExample]:
       does not spell its entity (message "path:line: ...").
   """
   examples = []
-  for line_number, record in _text_records(path):
+  for line_number, record in lines.text_records(path):
     text, spans = record["text"], []
     labels = record.get("label", {})
     if not isinstance(labels, dict):
@@ -101,7 +86,7 @@ def read_span_jsonl(path: PathLike) -> List[NerExample]:
       span that is not `[start, end, type]` inside the text (message "path:line: ...").
   """
   examples = []
-  for line_number, record in _text_records(path):
+  for line_number, record in lines.text_records(path):
     if not isinstance(record.get("spans"), list):
       raise DataFormatError(path, line_number,
                             'expected "spans": [[start, end_inclusive, type], ...]')
