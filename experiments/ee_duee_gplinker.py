@@ -29,7 +29,7 @@ event F1 0.98.
 `:pretrained`:
 RoBERTa-wwm-ext base via `init_checkpoint`, maxlen 128, batch 32, Adam 2e-5 constant, 200 epochs.
 
-`:fin`: DuEE-fin (`task_args.format="duee_fin"`; data_dir holds duee_fin_train.json, duee_fin_dev.json
+`:fin`: DuEE-fin (`task_args.dataset="duee_fin"`; data_dir holds duee_fin_train.json, duee_fin_dev.json
 and duee_fin_event_schema.json, the 千言 release; not in ../shared/data, so pass `data_dir`). Trains on
 the train file, evaluates on the dev file; title + text joined, positions by first occurrence;
 enumerated roles (公司上市/环节) are labels (type, value) on the trigger span and come back as
@@ -68,7 +68,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   c.train.checkpoint_every = 500
   c.train.best_metric = "f1"
   if variant == "fin":
-    c.task_args = configs.task_args("event_extraction", format="duee_fin", maxlen=400,
+    c.task_args = configs.task_args("event_extraction", dataset="duee_fin", maxlen=400,
                                     data_dir=str(paths.shared_data_dir() / "duee_fin"))
     c.train.batch_size = 16
     c.train.eval_batch_size = 16

@@ -10,8 +10,7 @@ for your files "test"):
     DuIE schema: JSON lines with a "predicate", in file order); else the sorted predicates of the
     training file; written back into `task_args.predicates` (the workdir's config.json).
 
-Event extraction (`event_extraction` task_args): the DuEE shape is `dataset`, or when it is ""
-`format` (the experiments' field):
+Event extraction (`event_extraction` task_args): the DuEE shape is `dataset`:
   * without `files.train`, the preset files in `data_dir` (`PRESETS`): "duee" = `event_schema.json`
     + `dev.json`, whose first `num_train` documents are "train" and the rest "eval" (only dev has
     labels locally); "duee_fin" = `duee_fin_event_schema.json`, `duee_fin_train.json`,
@@ -89,12 +88,11 @@ PRESETS = {
 
 
 def ee_shape(args: ml_collections.ConfigDict) -> str:
-  """The DuEE shape "duee" | "duee_fin": `dataset`, or `format` when dataset is ""."""
-  shape = args.dataset or args.format
-  if shape not in PRESETS:
-    raise ValueError(f"unknown event_extraction task_args.{'dataset' if args.dataset else 'format'}"
-                     f" {shape!r}; one of {', '.join(PRESETS)}")
-  return shape
+  """The DuEE shape "duee" | "duee_fin" of `task_args.dataset` (ValueError naming the valid ones)."""
+  if args.dataset not in PRESETS:
+    raise ValueError(f"unknown event_extraction task_args.dataset {args.dataset!r}; one of "
+                     f"{', '.join(PRESETS)}")
+  return args.dataset
 
 
 def _ee_files(args) -> bool:

@@ -35,6 +35,7 @@ from flaxnlp import paths
 from flaxnlp.data import formats, own_files
 from flaxnlp.data.formats import NerExample
 from flaxnlp.data.formats.char_tagged import MSRA_SPLITS
+from flaxnlp.decoding import bio
 
 # Entity types (= heads, in this order) of each named dataset.
 DATASET_TYPES = {
@@ -136,6 +137,57 @@ def read_task_split(args: ml_collections.ConfigDict, split: str) -> list[NerExam
   return read_split(args.dataset, split, args.data_dir or None,
                     files=args.files if own else None,
                     tag_scheme=args.tag_scheme if own else "auto")
+
+
+def entity_types(args: ml_collections.ConfigDict) -> tuple[str, ...]:
+  """The entity types (= heads, in order) NER `task_args` name: a named dataset's
+  `DATASET_TYPES`, or for the user's files `args.types`, else the sorted types of the training
+  file, written back into `args.types` (so the workdir's config.json keeps the heads)."""
+  if args.dataset not in DATASET_TYPES and args.dataset not in FILE_FORMATS:
+    raise ValueError(f"task_args.dataset={args.dataset!r}; a named dataset "
+                     f"{' | '.join(sorted(DATASET_TYPES))} or a file format "
+                     f"{' | '.join(FILE_FORMATS)} with task_args.files")
+  if reads_files(args):
+    return own_files.names_from_data(
+        args, "types", lambda: (t for ex in read_task_split(args, "train") for *_, t in ex.spans),
+        "entity types")
+  if args.get("types") and tuple(args.types) != DATASET_TYPES[args.dataset]:
+    raise ValueError(f"task_args.types={args.types} but {args.dataset} has the types "
+                     f"{DATASET_TYPES[args.dataset]}; types can be set for task_args.files only")
+  return DATASET_TYPES[args.dataset]
+
+
+def task_examples(args: ml_collections.ConfigDict, split: str, types: tuple[str, ...], *,
+                  flat: bool) -> list[NerExample]:
+  """The examples the NER task uses for `split`: `read_task_split`, cut to
+  `max_train_examples` for training, every entity of a type in `types`; with `flat` (the crf
+  head) overlapping gold is an error, except in training with `crf_train_overlaps="keep_outer"`,
+  which keeps the outermost entities (`bio.outermost`) and logs how many were dropped."""
+  examples = read_task_split(args, split)
+  if split == "train" and args.max_train_examples:
+    examples = examples[:int(args.max_train_examples)]
+  unknown = {t for ex in examples for *_, t in ex.spans} - set(types)
+  if unknown:
+    raise ValueError(f"{args.dataset} {split}: entity types {sorted(unknown)} are not in the "
+                     f"dataset's type list {types}")
+  if not flat:
+    return examples
+  dropped, out = 0, []
+  for k, ex in enumerate(examples):
+    if (pair := bio.first_overlap(ex.spans)) is not None:
+      if split != "train" or args.crf_train_overlaps != "keep_outer":
+        raise ValueError(f"{args.dataset} {split} example {k} ({ex.text[:40]!r}): entities "
+                         f"{pair[0]} and {pair[1]} overlap; the crf head tags flat entities "
+                         "only (use head='gp' or 'egp' for nested NER, or "
+                         "task_args.crf_train_overlaps='keep_outer' for training data)")
+      flat_spans = bio.outermost(ex.spans)
+      dropped += len(set(ex.spans)) - len(flat_spans)
+      ex = NerExample(ex.text, flat_spans)
+    out.append(ex)
+  if dropped:
+    logging.warning("%s %s: the crf head trains on the outer entity of each overlapping pair; "
+                    "%d nested entities dropped", args.dataset, split, dropped)
+  return out
 
 
 def _read_file(file_format: str, split: str, files: ml_collections.ConfigDict | None,

@@ -6,9 +6,8 @@ tail-link heads with one type each (RoPE off, tril on); loss and labels as every
 Decoding: `flaxnlp.decoding.cliques.decode_events`; metrics: bojone's `evaluate`
 (`flaxnlp.metrics.extraction.event_f1`).
 
-Data (`flaxnlp.data.extraction_datasets`): the DuEE shape is `task_args.dataset` (or, when "",
-`format`, the experiments' field): "duee" (DuEE 1.0, character offsets) or "duee_fin" (title + text,
-first-occurrence positions, enumerated roles). Without `files.train` the preset files in
+Data (`flaxnlp.data.extraction_datasets`): the DuEE shape is `task_args.dataset`: "duee" (DuEE 1.0,
+character offsets) or "duee_fin" (title + text, first-occurrence positions, enumerated roles). Without `files.train` the preset files in
 `data_dir`: "duee" = `event_schema.json` + `dev.json` (only dev.json has labels locally: "train" is
 its first `num_train` documents, "eval" the rest; NOT comparable to the published 81.47);
 "duee_fin" = `duee_fin_train.json` / `duee_fin_dev.json` + its schema. With `files.train` /
@@ -46,13 +45,12 @@ class EventExtractionTask(gplinker.GPLinkerTask):
 
   @classmethod
   def default_args(cls) -> ml_collections.ConfigDict:
-    """dataset ("duee" | "duee_fin"; "" = `format`), format (a `FORMATS` preset), data_dir (its
-    files), files (your train / eval / test JSON lines and event schema; "" = none),
+    """dataset ("duee" | "duee_fin", a `FORMATS` preset), data_dir (its files), files (your train / eval / test JSON lines and event schema; "" = none),
     event_schema (rows (event_type, role, *enum_items); () = from files.schema, filled in), vocab
     ("" = bert-base-chinese), maxlen, head_size, num_train ("duee" preset: dev documents used
     for training), max_train_examples. See `flaxnlp.data.extraction_datasets`."""
     return ml_collections.ConfigDict(dict(
-        dataset="", format="duee", data_dir=os.path.join(paths.shared_data_dir(), "duee1.0"),
+        dataset="duee", data_dir=os.path.join(paths.shared_data_dir(), "duee1.0"),
         files=dict(train="", eval="", test="", schema=""), event_schema=(), vocab="",
         maxlen=128, head_size=64, num_train=1000, max_train_examples=0))
 

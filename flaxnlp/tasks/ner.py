@@ -38,13 +38,12 @@ from typing import Any
 
 import ml_collections
 import numpy as np
-from absl import logging
 
 from flaxnlp import losses, paths
 from flaxnlp.data import spans as spans_lib
 from flaxnlp.data.formats import NerExample
-from flaxnlp.data import ner_datasets, own_files
-from flaxnlp.data.ner_datasets import DATASET_TYPES, FILE_FORMATS, split_name
+from flaxnlp.data import ner_datasets
+from flaxnlp.data.ner_datasets import split_name
 from flaxnlp.data.tokenizer import Tokenizer
 from flaxnlp.decoding import bio
 from flaxnlp.decoding import global_pointer as gp_cells
@@ -103,10 +102,6 @@ class NerTask(base.Task):
   def __init__(self, config: ml_collections.ConfigDict):
     super().__init__(config)
     a = self.args
-    if a.dataset not in DATASET_TYPES and a.dataset not in FILE_FORMATS:
-      raise ValueError(f"task_args.dataset={a.dataset!r}; a named dataset "
-                       f"{' | '.join(sorted(DATASET_TYPES))} or a file format "
-                       f"{' | '.join(FILE_FORMATS)} with task_args.files")
     if a.head not in HEADS:
       raise ValueError(f"task_args.head={a.head!r}; one of {HEADS}")
     if a.loss not in LOSSES:
@@ -115,15 +110,7 @@ class NerTask(base.Task):
       raise ValueError(f"task_args.crf_train_overlaps={a.crf_train_overlaps!r}; one of "
                        "'error' | 'keep_outer'")
     self._examples: dict[str, list[NerExample]] = {}
-    if not ner_datasets.reads_files(a):
-      if a.get("types") and tuple(a.types) != DATASET_TYPES[a.dataset]:
-        raise ValueError(f"task_args.types={a.types} but {a.dataset} has the types "
-                         f"{DATASET_TYPES[a.dataset]}; types can be set for task_args.files only")
-      self.types = DATASET_TYPES[a.dataset]
-    else:
-      self.types = own_files.names_from_data(  # from the training file, into config.json
-          a, "types", lambda: (t for ex in ner_datasets.read_task_split(a, "train")
-                               for *_, t in ex.spans), "entity types")
+    self.types = ner_datasets.entity_types(a)
     self.type_index = {t: k for k, t in enumerate(self.types)}
     self.maxlen = int(a.maxlen)
     self.eval_maxlen = int(a.eval_maxlen) or self.maxlen
@@ -149,37 +136,9 @@ class NerTask(base.Task):
   def examples(self, split: str) -> list[NerExample]:
     split = split_name(split)
     if split not in self._examples:
-      a = self.args
-      examples = ner_datasets.read_task_split(a, split)
-      if split == "train" and a.max_train_examples:
-        examples = examples[:int(a.max_train_examples)]
-      unknown = {t for ex in examples for *_, t in ex.spans} - set(self.types)
-      if unknown:
-        raise ValueError(f"{a.dataset} {split}: entity types {sorted(unknown)} are not in the "
-                         f"dataset's type list {self.types}")
-      if a.head == "crf":
-        examples = self._flat(examples, split)
-      self._examples[split] = examples
+      self._examples[split] = ner_datasets.task_examples(self.args, split, self.types,
+                                                         flat=self.args.head == "crf")
     return self._examples[split]
-
-  def _flat(self, examples: list[NerExample], split: str) -> list[NerExample]:
-    """`examples` with flat gold for the crf head (see `crf_train_overlaps`)."""
-    a, dropped, out = self.args, 0, []
-    for k, ex in enumerate(examples):
-      if (pair := bio.first_overlap(ex.spans)) is not None:
-        if split != "train" or a.crf_train_overlaps != "keep_outer":
-          raise ValueError(f"{a.dataset} {split} example {k} ({ex.text[:40]!r}): entities "
-                           f"{pair[0]} and {pair[1]} overlap; the crf head tags flat entities "
-                           "only (use head='gp' or 'egp' for nested NER, or "
-                           "task_args.crf_train_overlaps='keep_outer' for training data)")
-        flat = bio.outermost(ex.spans)
-        dropped += len(set(ex.spans)) - len(flat)
-        ex = NerExample(ex.text, flat)
-      out.append(ex)
-    if dropped:
-      logging.warning("%s %s: the crf head trains on the outer entity of each overlapping pair; "
-                      "%d nested entities dropped", a.dataset, split, dropped)
-    return out
 
   def encode(self, text: str, *, train: bool):
     """`Tokenizer.encode(text, maxlen)` with the training or evaluation maxlen."""

@@ -126,15 +126,14 @@ def test_ee_schema_into_the_config_and_own_files(tmp_path):
   assert again.schema == task.schema and again.labels == task.labels
 
 
-def test_ee_fin_shape_and_dataset_over_format(tmp_path):
+def test_ee_fin_shape(tmp_path):
   train = write(tmp_path, "fin.jsonl", [{"title": "甲公司上市", "text": "甲公司今日正式上市。",
                                          "event_list": [{"event_type": "公司上市", "trigger": "上市",
                                                          "arguments": [{"role": "环节",
                                                                         "argument": "正式上市"}]}]}])
   schema = write(tmp_path, "s.json", EE_SCHEMA)
-  # format="duee" (an experiment's) is overridden by dataset="duee_fin"
   _, task = _task("event_extraction", ee_task_args(
-      dataset="duee_fin", format="duee", files=_files(train=train, schema=schema)))
+      dataset="duee_fin", files=_files(train=train, schema=schema)))
   assert task.format.fin
   (example,) = task.examples("train")
   assert example.text == "甲公司上市 甲公司今日正式上市。"

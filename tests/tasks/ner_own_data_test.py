@@ -13,6 +13,7 @@ import sys
 import pytest
 
 from flaxnlp import configs
+from flaxnlp.data import ner_datasets
 from flaxnlp.data.formats import (DataFormatError, NerExample, detect_scheme, read_conll,
                                   read_span_jsonl)
 from flaxnlp.tasks import ner, registry
@@ -168,7 +169,7 @@ def test_cluener_shape_on_user_files_and_presets_unchanged(tmp_path):
   _, task = _task(tmp_path, dataset="cluener", files=dict(train=str(train), eval="", test=""))
   assert task.types == ("person",)
   _, task = _task(tmp_path, dataset="cluener")  # no files: the named dataset and its 10 types
-  assert task.types == ner.DATASET_TYPES["cluener"]
+  assert task.types == ner_datasets.DATASET_TYPES["cluener"]
   with pytest.raises(ValueError, match="types can be set for task_args.files only"):
     _task(tmp_path, dataset="msra", types=("PER.NAM",))
 
