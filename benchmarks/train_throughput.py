@@ -15,8 +15,9 @@ measured in the same run (JAX, 2048³, its own subprocess), with train FLOPs ≈
   python benchmarks/train_throughput.py --pretraining   # the zh-small pretraining step (≈ 4 min)
 
 `--pretraining` times the step `experiments/pretrain_zh_small.py` runs (the `pretraining` task at
-the shipped size: 4 layers, hidden 256, B64×S128, MLM + UniLM, dropout 0.1, AdamW + clipping) on
-the first 64 records of the built corpus, against HF `BertForMaskedLM` + torch AdamW fed the same
+the shipped size: a 4-layer hidden-256 RoFormer, its batch × 128, MLM + UniLM, dropout 0.1, AdamW +
+clipping) on the first records of the built corpus, against HF `RoFormerForMaskedLM` (or
+`BertForMaskedLM` for a BERT config) + torch AdamW fed the same
 masked tokens with the same targets as `labels` (-100 elsewhere): HF computes the vocabulary
 logits at every position, flaxnlp only at the ≤ 21 gathered targets per sequence. MFU counts the
 FLOPs each side needs for the gathered targets (the work that matters), so the torch MFU is what
@@ -148,14 +149,18 @@ def flaxnlp_step_time(m, batch, length, reps) -> float:
   return time_steps(step, reps)
 
 
-def pretraining_batch(batch):
-  """(trainer of experiments/pretrain_zh_small.py on one device, its first `batch` train
-  features: real corpus records, masked with a fixed seed)."""
+def pretraining_config():
+  """The config of experiments/pretrain_zh_small.py."""
   import runpy  # pylint: disable=import-outside-toplevel
   import pathlib  # pylint: disable=import-outside-toplevel
   path = pathlib.Path(__file__).resolve().parents[1] / "experiments" / "pretrain_zh_small.py"
-  c = runpy.run_path(str(path))["get_config"]()
-  tr = trainer.Trainer(c, "/nonexistent", devices=jax.devices()[:1])
+  return runpy.run_path(str(path))["get_config"]()
+
+
+def pretraining_batch(batch):
+  """(trainer of experiments/pretrain_zh_small.py on one device, its first `batch` train
+  features: real corpus records, masked with a fixed seed)."""
+  tr = trainer.Trainer(pretraining_config(), "/nonexistent", devices=jax.devices()[:1])
   records = tr.task.examples("train")
   rng = np.random.default_rng(0)
   return tr, [tr.task.featurize(records[i], train=True, rng=rng) for i in range(batch)]
@@ -175,7 +180,8 @@ def pretraining_step_time(m, batch, length, reps) -> float:
 
 
 def torch_pretraining_step_time(m, batch, length, reps) -> float:
-  """HF BertForMaskedLM + torch AdamW (+ clipping) on the same masked records and targets."""
+  """HF `RoFormerForMaskedLM` / `BertForMaskedLM` (the config's architecture) + torch AdamW
+  (+ clipping) on the same masked records and targets."""
   import torch  # pylint: disable=import-outside-toplevel
   import transformers  # pylint: disable=import-outside-toplevel
   del m
@@ -187,7 +193,8 @@ def torch_pretraining_step_time(m, batch, length, reps) -> float:
     t = b["target_weights"][i] > 0
     labels[i, b["target_positions"][i][t]] = b["target_ids"][i][t]
   torch.manual_seed(0)
-  model = transformers.BertForMaskedLM(transformers.BertConfig(**{
+  hf = {"bert": "Bert", "roformer": "RoFormer"}[c.model.architecture]
+  model = getattr(transformers, f"{hf}ForMaskedLM")(getattr(transformers, f"{hf}Config")(**{
       k: c.model[k] for k in ("vocab_size", "hidden_size", "num_hidden_layers",
                               "num_attention_heads", "intermediate_size", "hidden_dropout_prob",
                               "attention_probs_dropout_prob")}))
@@ -290,8 +297,9 @@ def main():
 
 def report_pretraining(args, peak: float, reps: int) -> None:
   """Prints the zh-small pretraining step: tokens/s, ratio and MFU of both frameworks."""
-  tr, features = pretraining_batch(64)
-  m, batch, length = tr.config.model, 64, tr.task.seq_len
+  batch = pretraining_config().train.batch_size
+  tr, features = pretraining_batch(batch)
+  m, length = tr.config.model, tr.task.seq_len
   targets = sum(len(f["target_ids"]) for f in features)
   times = {"flaxnlp_pretraining": [], "torch_pretraining": []}
   for r in range(args.rounds):
@@ -304,7 +312,7 @@ def report_pretraining(args, peak: float, reps: int) -> None:
         f"hidden {m.hidden_size}, B{batch}xS{length}, {targets} targets; median of {reps} steps, "
         f"best of {args.rounds} rounds; matmul peak {peak / 1e9:.0f} GFLOP/s")
   print(f"  flaxnlp {ours:.2f} s/step = {tokens / ours:.0f} tok/s (MFU {flops / ours / peak:.0%}); "
-        f"HF BertForMaskedLM + torch AdamW {theirs:.2f} s/step = {tokens / theirs:.0f} tok/s "
+        f"HF {m.architecture} ForMaskedLM + torch AdamW {theirs:.2f} s/step = {tokens / theirs:.0f} tok/s "
         f"(MFU {flops / theirs / peak:.0%}); ratio {theirs / ours:.2f}")
 
 

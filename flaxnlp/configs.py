@@ -24,7 +24,7 @@ ENCODER_SIZES = {
     "tiny": dict(hidden_size=128, num_hidden_layers=2, num_attention_heads=2,
                  intermediate_size=512),     # the from-scratch set-ups (`:scratch`)
     "small": dict(hidden_size=256, num_hidden_layers=4, num_attention_heads=4,
-                  intermediate_size=1024),   # the shipped zh-small encoder's size
+                  intermediate_size=1024),   # the shipped zh-small encoder's size (a RoFormer)
     "base": dict(hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
                  intermediate_size=3072),    # BERT-base (the posts' set-ups, `:pretrained`)
 }
@@ -121,8 +121,8 @@ def published_setup(name: str, num_train_examples: int) -> dict[str, Any]:
 def base_config(warm_start: str = "") -> ml_collections.ConfigDict:
   """Fields shared by all experiments; task-specific settings live under `config.task_args`.
 
-  `warm_start="zh-small"`: the encoder is the shipped `weights/zh-small` (size "small", dropout
-  0.1), loaded from `paths.zh_small_dir()`; "" leaves `model` at `bert_config()` from scratch.
+  `warm_start="zh-small"`: the encoder is the shipped `weights/zh-small` (a RoFormer of size
+  "small", dropout 0.1), loaded from `paths.zh_small_dir()`; "" leaves `model` at `bert_config()` from scratch.
   """
   if warm_start not in ("", "zh-small"):
     raise UserError(f"unknown warm start {warm_start!r}; one of '' | 'zh-small'")
@@ -131,7 +131,7 @@ def base_config(warm_start: str = "") -> ml_collections.ConfigDict:
   c.task_args = ml_collections.ConfigDict()    # task-specific (data paths, heads, lengths, ...)
   c.seed = 0
 
-  c.model = encoder("small") if warm_start else bert_config()
+  c.model = encoder("small", architecture="roformer") if warm_start else bert_config()
   # HF dir or Google TF checkpoint to warm-start from
   c.init_checkpoint = (str(paths.zh_small_dir()) if warm_start
                        else config_dict.placeholder(str))

@@ -351,7 +351,10 @@ def load_pretrained(path: str | os.PathLike, *, mlm_head: bool | None = None,
 
 def _google_to_hf_name(google: str) -> str:
   """HF key (with the `bert.` prefix where HF has one) of a Google variable name."""
-  name = {"cls/predictions/output_bias": "cls/predictions/bias"}.get(google, google)
+  name = {"cls/predictions/output_bias": "cls/predictions/bias",
+          "bert/encoder/embedding_hidden_mapping_in/kernel": "bert/embeddings_project/weight",
+          "bert/encoder/embedding_hidden_mapping_in/bias": "bert/embeddings_project/bias",
+          }.get(google, google)
   name = re.sub(r"layer_(\d+)", r"layer/\1", name)
   name = re.sub(r"LayerNorm/gamma$", "LayerNorm/weight", name)
   name = re.sub(r"LayerNorm/beta$", "LayerNorm/bias", name)
@@ -360,20 +363,30 @@ def _google_to_hf_name(google: str) -> str:
   return name.replace("/", ".")
 
 
+def _sinusoidal_table(positions: int, dim: int) -> np.ndarray:
+  """float32 [positions, dim]: HF RoFormer's sinusoidal table, sin(p·ω_k) in the first dim/2
+  columns and cos(p·ω_k) in the rest, ω_k = 10000^(−2k/dim) (kept in float32: these are angles)."""
+  angles = np.arange(positions)[:, None] * 10000.0 ** (-2.0 * np.arange(dim // 2) / dim)
+  return np.concatenate([np.sin(angles), np.cos(angles)], axis=1).astype(np.float32)
+
+
 def save_pretrained(directory: str | os.PathLike, config: BertConfig, params: Mapping[str, Any],
                     *, vocab: str | os.PathLike | None = None, dtype: str = "float32") -> None:
-  """Writes `Bert` params as an HF `BertForMaskedLM` / `BertModel` folder; inverse of `load_pretrained`.
+  """Writes `Bert` params as an HF folder; the inverse of `load_pretrained`.
 
-  Files: `config.json` (HF `BertConfig` fields), `model.safetensors` (HF names, Linear weights
-  [out, in], stored as `dtype`: "float32" or "float16"), and `vocab.txt` copied from `vocab`
-  when given. The MLM head and the pooler are written when `params` holds them.
+  A BERT config gives `BertForMaskedLM` / `BertModel`, a RoFormer (v1) config
+  `RoFormerForMaskedLM` / `RoFormerModel` (keys under `roformer.`). Files: `config.json` (the
+  config's fields with HF names), `model.safetensors` (HF names, Linear weights [out, in],
+  stored as `dtype`: "float32" or "float16"), and `vocab.txt` copied from `vocab` when given.
+  The MLM head and the pooler are written when `params` holds them. RoFormer-V2 has no HF class.
   """
   import shutil  # pylint: disable=import-outside-toplevel
 
   from safetensors.numpy import save_file  # pylint: disable=import-outside-toplevel
-  if config.architecture != "bert":
-    raise ValueError(f"save_pretrained writes BERT folders; {config.architecture} export is not "
-                     "implemented")
+  hf_class = {"bert": "Bert", "roformer": "RoFormer"}.get(config.architecture)
+  if hf_class is None:
+    raise ValueError(f"save_pretrained writes BERT and RoFormer folders; {config.architecture} "
+                     "has no HF class")
   table = _expected(config)
   pooler_t, mlm_t = _head_tables(config)
   table.update({k: v for head in (pooler_t, mlm_t) for k, v in head.items()
@@ -388,16 +401,22 @@ def save_pretrained(directory: str | os.PathLike, config: BertConfig, params: Ma
     stripped = hf[len("bert."):] if hf.startswith("bert.") else hf
     if _hf_name(stripped) != (google, google.endswith("kernel")):
       raise AssertionError(f"HF name {hf} does not map back to {google}")
+    if stripped != hf and config.architecture == "roformer":
+      hf = "roformer." + stripped
     tensors[hf] = np.ascontiguousarray(array.T if google.endswith("kernel") else array
                                        ).astype(dtype)
+  if config.architecture == "roformer":  # HF's fixed RoPE table, so HF finds every weight it expects
+    tensors["roformer.encoder.embed_positions.weight"] = _sinusoidal_table(
+        config.max_position_embeddings, config.head_dim)
   out = pathlib.Path(directory)
   out.mkdir(parents=True, exist_ok=True)
   save_file(tensors, str(out / "model.safetensors"), metadata={"format": "pt"})
   fields = {f.name: getattr(config, f.name) for f in dataclasses.fields(config)
             if f.name not in ("dtype", "remat")}
-  head = "BertForMaskedLM" if "mlm_bias" in params else "BertModel"
+  head = f"{hf_class}ForMaskedLM" if "mlm_bias" in params else f"{hf_class}Model"
+  extra = {"position_embedding_type": "absolute"} if config.architecture == "bert" else {}
   (out / "config.json").write_text(json.dumps(
-      {"architectures": [head], "model_type": "bert", "pad_token_id": 0,
-       "position_embedding_type": "absolute", "torch_dtype": dtype, **fields}, indent=2) + "\n")
+      {"architectures": [head], "model_type": config.architecture, "pad_token_id": 0,
+       "torch_dtype": dtype, **extra, **fields}, indent=2) + "\n")
   if vocab is not None:
     shutil.copyfile(vocab, out / "vocab.txt")

@@ -13,15 +13,15 @@ import torch
 import transformers
 
 from flaxnlp import paths
-from flaxnlp.models import Bert, BertConfig, checkpoints
+from flaxnlp.models import Bert, BertConfig, RoFormerConfig, checkpoints
 
 CONFIG = BertConfig(vocab_size=97, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
                     intermediate_size=48, max_position_embeddings=40)
 
 
-def _random_params(pooler=False):
+def _random_params(pooler=False, config=CONFIG):
   ids = jnp.ones((1, 8), jnp.int32)
-  params = Bert(CONFIG, mlm_head=True, pooler=pooler).init(jax.random.key(3), ids)["params"]
+  params = Bert(config, mlm_head=True, pooler=pooler).init(jax.random.key(3), ids)["params"]
   # Non-trivial values everywhere (biases and LayerNorm offsets start at zero / one).
   leaves, tree = jax.tree.flatten(params)
   keys = jax.random.split(jax.random.key(4), len(leaves))
@@ -71,3 +71,27 @@ def test_half_precision_storage_rounds_each_weight_once(tmp_path):
   jax.tree.map(lambda a, b: np.testing.assert_array_equal(
       np.asarray(a).astype(np.float16).astype(np.float32), np.asarray(b)), params, loaded)
 
+
+
+def test_roformer_export_is_read_by_transformers_roformer_for_masked_lm(tmp_path):
+  """RoFormer (v1, with E ≠ D so `embeddings_project` is written too) → HF RoFormerForMaskedLM."""
+  config = RoFormerConfig(vocab_size=97, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+                          intermediate_size=48, max_position_embeddings=40, embedding_size=24)
+  params = nn.unbox(_random_params(config=config))
+  checkpoints.save_pretrained(tmp_path, config, params)
+  hf_config = json.loads((tmp_path / "config.json").read_text())
+  assert (hf_config["architectures"], hf_config["model_type"]) == (["RoFormerForMaskedLM"],
+                                                                   "roformer")
+  ids, segments = _batch()
+  model = transformers.RoFormerForMaskedLM.from_pretrained(str(tmp_path)).eval()
+  with torch.no_grad():
+    theirs = model(input_ids=torch.tensor(ids), token_type_ids=torch.tensor(segments),
+                   attention_mask=torch.tensor(ids != 0)).logits.numpy()
+  ours = Bert(config, mlm_head=True).apply({"params": params}, jnp.asarray(ids, jnp.int32),
+                                           jnp.asarray(segments, jnp.int32)).mlm_logits
+  real = ids != 0
+  np.testing.assert_allclose(np.asarray(ours)[real], theirs[real], atol=1e-4, rtol=1e-4)
+  loaded_config, loaded = checkpoints.load_pretrained(tmp_path)
+  assert loaded_config == config
+  jax.tree.map(lambda a, b: np.testing.assert_array_equal(np.asarray(a), np.asarray(b)),
+               params, loaded)
