@@ -37,20 +37,25 @@ def _batch():
   return ids, segments
 
 
+def _assert_hf_logits_match(hf_class, folder, config, params):
+  """`hf_class.from_pretrained(folder)`'s MLM logits equal flaxnlp's to 1e-4 on real tokens."""
+  ids, segments = _batch()
+  model = hf_class.from_pretrained(str(folder)).eval()
+  with torch.no_grad():
+    theirs = model(input_ids=torch.tensor(ids), token_type_ids=torch.tensor(segments),
+                   attention_mask=torch.tensor(ids != 0)).logits.numpy()
+  ours = Bert(config, mlm_head=True).apply({"params": params}, jnp.asarray(ids, jnp.int32),
+                                           jnp.asarray(segments, jnp.int32)).mlm_logits
+  real = ids != 0
+  np.testing.assert_allclose(np.asarray(ours)[real], theirs[real], atol=1e-4, rtol=1e-4)
+
+
 def test_transformers_reads_the_export_and_matches_flaxnlp_logits(tmp_path):
   params = nn.unbox(_random_params())
   checkpoints.save_pretrained(tmp_path, CONFIG, params, vocab=paths.chinese_bert_vocab())
   assert (tmp_path / "vocab.txt").read_text() == paths.chinese_bert_vocab().read_text()
   assert json.loads((tmp_path / "config.json").read_text())["architectures"] == ["BertForMaskedLM"]
-  ids, segments = _batch()
-  model = transformers.BertForMaskedLM.from_pretrained(str(tmp_path)).eval()
-  with torch.no_grad():
-    theirs = model(input_ids=torch.tensor(ids), token_type_ids=torch.tensor(segments),
-                   attention_mask=torch.tensor(ids != 0)).logits.numpy()
-  ours = Bert(CONFIG, mlm_head=True).apply({"params": params}, jnp.asarray(ids, jnp.int32),
-                                           jnp.asarray(segments, jnp.int32)).mlm_logits
-  real = ids != 0
-  np.testing.assert_allclose(np.asarray(ours)[real], theirs[real], atol=1e-4, rtol=1e-4)
+  _assert_hf_logits_match(transformers.BertForMaskedLM, tmp_path, CONFIG, params)
 
 
 def test_load_pretrained_inverts_save_pretrained(tmp_path):
@@ -82,15 +87,7 @@ def test_roformer_export_is_read_by_transformers_roformer_for_masked_lm(tmp_path
   hf_config = json.loads((tmp_path / "config.json").read_text())
   assert (hf_config["architectures"], hf_config["model_type"]) == (["RoFormerForMaskedLM"],
                                                                    "roformer")
-  ids, segments = _batch()
-  model = transformers.RoFormerForMaskedLM.from_pretrained(str(tmp_path)).eval()
-  with torch.no_grad():
-    theirs = model(input_ids=torch.tensor(ids), token_type_ids=torch.tensor(segments),
-                   attention_mask=torch.tensor(ids != 0)).logits.numpy()
-  ours = Bert(config, mlm_head=True).apply({"params": params}, jnp.asarray(ids, jnp.int32),
-                                           jnp.asarray(segments, jnp.int32)).mlm_logits
-  real = ids != 0
-  np.testing.assert_allclose(np.asarray(ours)[real], theirs[real], atol=1e-4, rtol=1e-4)
+  _assert_hf_logits_match(transformers.RoFormerForMaskedLM, tmp_path, config, params)
   loaded_config, loaded = checkpoints.load_pretrained(tmp_path)
   assert loaded_config == config
   jax.tree.map(lambda a, b: np.testing.assert_array_equal(np.asarray(a), np.asarray(b)),
