@@ -32,7 +32,7 @@ accuracy 0.042, cross-entropy 6.67):
     target is predicted at the position before it, whose own token already gives a bigram guess,
     whereas a [MASK] position holds no token, so MLM needs attention to the neighbours, which
     learned absolute positions are slow to express. The same recipe with RoFormer reached 0.252
-    (4.99) at step 600 (training loss 5.26 vs BERT's 6.09).
+    (4.99) at step 600 (training loss 5.26 vs BERT's 6.09), 0.306 / 0.330 at steps 900 / 1,200.
 
 Variant `:tiny` (2 layers, hidden 64, 60 steps on a small built corpus) is for tests.
 """
