@@ -122,7 +122,8 @@ def base_config(warm_start: str = "") -> ml_collections.ConfigDict:
   """Fields shared by all experiments; task-specific settings live under `config.task_args`.
 
   `warm_start="zh-small"`: the encoder is the shipped `weights/zh-small` (a RoFormer of size
-  "small", dropout 0.1), loaded from `paths.zh_small_dir()`; "" leaves `model` at `bert_config()` from scratch.
+  "small", dropout 0.1), loaded from `paths.zh_small_dir()`; "" leaves `model` at
+  `bert_config()` from scratch.
   """
   if warm_start not in ("", "zh-small"):
     raise UserError(f"unknown warm start {warm_start!r}; one of '' | 'zh-small'")
