@@ -14,6 +14,7 @@ import pytest
 import torch
 import transformers
 
+from learning_testing import memorisation_config
 from model_testing import IDS, SEGMENTS, apply_jitted, random_params
 
 from flaxnlp.models import Bert
@@ -178,27 +179,12 @@ def test_ner_task_learns_with_a_roformer_encoder(tmp_path):
   """`config.model.architecture="roformer"` reaches the NER task's model, and the real trainer
   fits 256 MSRA sentences with it (F1 on them > 0.5; an untrained model scores ≈ 0.001, see
   ner_learning_test.py, which runs the same recipe with BERT)."""
-  from flaxnlp import configs, train  # pylint: disable=import-outside-toplevel
+  from flaxnlp import train  # pylint: disable=import-outside-toplevel
   from flaxnlp.tasks import ner  # pylint: disable=import-outside-toplevel
-  c = configs.base_config()
-  c.task = "ner"
-  c.task_args = ner.ner_task_args(dataset="msra", head="egp", head_size=32, maxlen=128,
-                                  max_train_examples=256)
-  c.model = configs.bert_config(architecture="roformer", hidden_size=64, num_hidden_layers=2,
-                                num_attention_heads=2, intermediate_size=128,
-                                hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
-  c.optimizer.name = "adamw"
-  c.optimizer.learning_rate = 3e-3
-  c.optimizer.schedule = "constant"
-  c.train.batch_size = 16
-  c.train.eval_batch_size = 64
-  c.train.num_steps = 150
-  c.train.buckets = (64, 128)
-  c.train.eval_split = "train"
-  c.train.eval_every = 0
-  c.train.log_every = 50
-  c.train.checkpoint_every = 10_000
-  c.lock()
+  c = memorisation_config(
+      "ner", ner.ner_task_args(dataset="msra", head="egp", head_size=32, maxlen=128,
+                               max_train_examples=256),
+      num_steps=150, learning_rate=3e-3, architecture="roformer")
   model = ner.NerTask(c).build_model()
   assert isinstance(model.config, RoFormerConfig)
   shapes = jax.eval_shape(model.init, jax.random.key(0), jnp.ones((1, 8), jnp.int32))

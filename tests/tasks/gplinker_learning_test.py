@@ -13,9 +13,10 @@ import os
 
 import pytest
 
-from flaxnlp import configs, paths, train
+from flaxnlp import paths, train
 from flaxnlp.tasks.event_extraction import ee_task_args
 from flaxnlp.tasks.relation_extraction import re_task_args
+from learning_testing import memorisation_config
 
 RE_DATA = paths.shared_data_dir() / "duie" / "duie_v1_subset"
 EE_DATA = paths.shared_data_dir() / "duee1.0"
@@ -26,23 +27,9 @@ def memorise(task: str, task_args, num_steps: int, workdir) -> dict:
   and returns the evaluation on those same 16 examples."""
   if not os.path.exists(task_args.data_dir):
     pytest.skip(f"shared data absent: {task_args.data_dir}")
-  c = configs.base_config()
-  c.task = task
-  c.task_args = task_args
-  c.model = configs.bert_config(hidden_size=64, num_hidden_layers=1, num_attention_heads=2,
-                                intermediate_size=128, hidden_dropout_prob=0.0,
-                                attention_probs_dropout_prob=0.0)
-  c.optimizer.name = "adamw"
-  c.optimizer.learning_rate = 1e-2
-  c.optimizer.schedule = "constant"
-  c.train.num_steps = num_steps
-  c.train.batch_size = 16
-  c.train.buckets = (64,)
-  c.train.eval_every = 0
-  c.train.eval_split = "train"
+  c = memorisation_config(task, task_args, num_steps=num_steps, learning_rate=1e-2,
+                          num_hidden_layers=1, buckets=(64,))
   c.train.max_eval_examples = 16
-  c.train.log_every = 50
-  c.train.checkpoint_every = num_steps
   return train.run(c, workdir, "train").metrics
 
 

@@ -15,34 +15,18 @@ import jax
 import numpy as np
 import pytest
 
-from flaxnlp import configs, paths, train
+from flaxnlp import paths, train
 from flaxnlp.tasks import ner
+from learning_testing import memorisation_config
 
 NUM_SENTENCES = 256
 
 
 def tiny_config(num_steps: int, learning_rate: float):
-  c = configs.base_config()
-  c.task = "ner"
-  c.task_args = ner.ner_task_args(dataset="msra", head="egp", head_size=32, maxlen=128,
-                                  max_train_examples=NUM_SENTENCES)
-  c.model = configs.bert_config(hidden_size=64, num_hidden_layers=2, num_attention_heads=2,
-                                intermediate_size=128, hidden_dropout_prob=0.0,
-                                attention_probs_dropout_prob=0.0)
-  c.optimizer.name = "adamw"
-  c.optimizer.learning_rate = learning_rate
-  c.optimizer.schedule = "constant"
-  c.optimizer.warmup_steps = 0
-  c.train.batch_size = 16
-  c.train.eval_batch_size = 64
-  c.train.num_steps = num_steps
-  c.train.buckets = (64, 128)
-  c.train.eval_split = "train"      # memorisation of the training subset
-  c.train.eval_every = 0
-  c.train.log_every = 50
-  c.train.checkpoint_every = 10_000
-  c.lock()
-  return c
+  return memorisation_config(
+      "ner", ner.ner_task_args(dataset="msra", head="egp", head_size=32, maxlen=128,
+                               max_train_examples=NUM_SENTENCES),
+      num_steps=num_steps, learning_rate=learning_rate)
 
 
 def _require_data():

@@ -15,34 +15,20 @@ Runtime: 10.7 min wall on 2 heavily loaded shared cores (3.5 min of CPU user tim
 import jax
 import pytest
 
-from flaxnlp import configs, paths, train
+from flaxnlp import paths, train
 from flaxnlp.tasks import reading_comprehension as rc
+from learning_testing import memorisation_config
 
 NUM_QUESTIONS = 16
 
 
 def tiny_config(num_steps: int):
-  c = configs.base_config()
-  c.task = "reading_comprehension"
-  c.task_args = rc.rc_task_args("cmrc2018", max_p_len=64, max_q_len=24, max_a_len=12,
-                                beam_size=2, cmrc_window_chars=62, cmrc_train_trial=False,
-                                max_train_examples=NUM_QUESTIONS)
-  c.model = configs.bert_config(hidden_size=64, num_hidden_layers=2, num_attention_heads=2,
-                                intermediate_size=128, hidden_dropout_prob=0.0,
-                                attention_probs_dropout_prob=0.0)
-  c.optimizer.name = "adamw"
-  c.optimizer.learning_rate = 3e-3
-  c.optimizer.schedule = "constant"
-  c.train.batch_size = 16
-  c.train.eval_batch_size = 16
-  c.train.num_steps = num_steps
-  c.train.buckets = (64, 128)
-  c.train.eval_split = "train"      # memorisation of the training subset
-  c.train.eval_every = 0
-  c.train.log_every = 50
-  c.train.checkpoint_every = 10_000
-  c.lock()
-  return c
+  return memorisation_config(
+      "reading_comprehension",
+      rc.rc_task_args("cmrc2018", max_p_len=64, max_q_len=24, max_a_len=12, beam_size=2,
+                      cmrc_window_chars=62, cmrc_train_trial=False,
+                      max_train_examples=NUM_QUESTIONS),
+      num_steps=num_steps, learning_rate=3e-3, eval_batch_size=16)
 
 
 def _require_data():
