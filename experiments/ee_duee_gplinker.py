@@ -8,15 +8,15 @@ full train set, RoBERTa-wwm-ext, 200 epochs).
   python launch.py --config experiments/ee_duee_gplinker.py:fin \
       --config.task_args.data_dir=/path/to/duee_fin --workdir runs/ee_duee_fin
 
-Variants: `:scratch` (the set-up below: a random-init encoder; the default while
-`configs.DEFAULT_START` is "scratch"), `:zh-small` (fine-tunes the shipped `weights/zh-small`, 4
-layers, hidden 256, AdamW 3e-4 as ELECTRA-Small's fine-tuning, 1,000 steps; issue #13: not run
-yet, the weights are not in the repository yet), `:pretrained` (BERT-base, the post's set-up).
+Variants: `:scratch` (the set-up below: a random-init encoder), `:zh-small` (the default,
+`configs.DEFAULT_START`: fine-tunes the shipped `weights/zh-small`, 4
+layers, hidden 256, AdamW 3e-4 as ELECTRA-Small's fine-tuning, 1,000 steps; not run here
+yet), `:pretrained` (BERT-base, the post's set-up).
 
 Data: /work/shared/data/duee1.0 (dev.json 1,498 documents, event_schema.json 65 event types,
 282 labels incl. one trigger label per type). Encoding upper bound at maxlen 128 on all of dev.json:
 event F1 0.9697, argument F1 0.9903 (tests/gplinker_upper_bound_test.py).
-Default: random-init 2-layer BERT (hidden 128), EGP d = 64, maxlen 128, buckets 32–128 with
+`:scratch`: random-init 2-layer BERT (hidden 128), EGP d = 64, maxlen 128, buckets 32–128 with
 length-grouped batches, batch 16, AdamW 1e-3 (10% warm-up, linear decay), global-norm clipping
 1.0, 1,000 steps (16 epochs); metric "f1" = event-level F1 (also argument_f1).
 Measured here (2 idle CPU cores): event F1 0.005 (P 0.021, R 0.003), argument F1 0.007 (P 0.083)

@@ -4,10 +4,10 @@
   python launch.py --config experiments/ner_cmeee_egp.py:pretrained \
       --config.init_checkpoint=/path/to/chinese_L-12_H-768_A-12 --workdir runs/cmeee_egp_bert
 
-Variants: `:scratch` (the set-up below: a random-init encoder; the default while
-`configs.DEFAULT_START` is "scratch"), `:zh-small` (fine-tunes the shipped `weights/zh-small`, 4
-layers, hidden 256, AdamW 3e-4 as ELECTRA-Small's fine-tuning, 10 epochs; issue #13: not run
-yet, the weights are not in the repository yet), `:pretrained` (BERT-base, the post's set-up).
+Variants: `:scratch` (the set-up below: a random-init encoder), `:zh-small` (the default,
+`configs.DEFAULT_START`: fine-tunes the shipped `weights/zh-small`, 4
+layers, hidden 256, AdamW 3e-4 as ELECTRA-Small's fine-tuning, 10 epochs; not run here
+yet), `:pretrained` (BERT-base, the post's set-up).
 
 Data: `../shared/data/cmeee_v2/CMeEE-V2_dev.json` (5,000 records, 26,081 entities, 4,522 nested
 pairs; CBLUE 2.0 on Tianchi, copy from github.com/honeyandme/knowledge). The official train file is
@@ -18,7 +18,7 @@ published CMeEE numbers (which are on CMeEE v1 with its 15,000-record train set)
 
 Nested entities need nothing special: every (type, i, j) cell with a positive score is an entity.
 
-Default: a 4-layer BERT (hidden 256) from scratch, EGP d = 64, maxlen 256 (99% of the texts are
+`:scratch`: a 4-layer BERT (hidden 256) from scratch, EGP d = 64, maxlen 256 (99% of the texts are
 ≤ 194 characters; evaluation at 512), batch 16, AdamW 1e-3 (10% warm-up, linear decay, wd 0.01),
 30 epochs (7,500 steps), eval every 3 epochs, best checkpoint by eval F1; sparse labels (K ≤ a few
 dozen per head instead of N² cells per head).

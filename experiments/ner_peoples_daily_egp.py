@@ -4,10 +4,10 @@
   python launch.py --config experiments/ner_peoples_daily_egp.py:pretrained \
       --config.init_checkpoint=/path/to/chinese_L-12_H-768_A-12 --workdir runs/pd_egp_bert
 
-Variants: `:scratch` (the set-up below: a random-init encoder; the default while
-`configs.DEFAULT_START` is "scratch"), `:zh-small` (fine-tunes the shipped `weights/zh-small`, 4
-layers, hidden 256, AdamW 3e-4 as ELECTRA-Small's fine-tuning, 10 epochs; issue #13: not run
-yet, the weights are not in the repository yet), `:pretrained` (BERT-base, the post's set-up).
+Variants: `:scratch` (the set-up below: a random-init encoder), `:zh-small` (the default,
+`configs.DEFAULT_START`: fine-tunes the shipped `weights/zh-small`, 4
+layers, hidden 256, AdamW 3e-4 as ELECTRA-Small's fine-tuning, 10 epochs; not run here
+yet), `:pretrained` (BERT-base, the post's set-up).
 
 Data: `../shared/data/people_daily_ner/example.dev` (2,318 sentences) and `example.test` (4,636),
 from github.com/zjy-ucas/ChineseNER (the `china-people-daily-ner-corpus` files bojone uses).
@@ -16,7 +16,7 @@ from github.com/zjy-ucas/ChineseNER (the `china-people-daily-ner-corpus` files b
 published ones. Put all three files in `--config.task_args.data_dir` to get the official
 train → dev (and `--config.train.eval_split=test`) split.
 
-Default: a 4-layer BERT (hidden 256) from scratch, EGP d = 64, maxlen 256 (evaluation 512), batch
+`:scratch`: a 4-layer BERT (hidden 256) from scratch, EGP d = 64, maxlen 256 (evaluation 512), batch
 32, AdamW 1e-3 (10% warm-up, linear decay, wd 0.01), 20 epochs of 4,636 (2,900 steps), eval every
 2 epochs, best checkpoint by eval F1.
 

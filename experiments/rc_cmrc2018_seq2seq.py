@@ -8,10 +8,9 @@ available here. Scores are NOT comparable to any published CMRC 2018 result.
   python launch.py --config experiments/rc_cmrc2018_seq2seq.py --workdir runs/rc_cmrc \
       --mode predict --input questions.jsonl --output answers.jsonl  # {"question", "passages"}
 
-Variants: `:scratch` (the default set-up below while `configs.DEFAULT_START` is "scratch"),
-`:zh-small` (fine-tunes the shipped `weights/zh-small`, its MLM head included, AdamW 3e-4, 1,000
-steps), `:long` (zh-small, 20 epochs). The zh-small variants are not run yet: the weights are not
-in the repository yet (issue #13).
+Variants: `:scratch` (the set-up below, a random-init encoder), `:zh-small` (the default,
+`configs.DEFAULT_START`: fine-tunes the shipped `weights/zh-small`, its MLM head included, AdamW
+3e-4, 1,000 steps), `:long` (zh-small, 20 epochs). The zh-small variants are not run here yet.
 
 Data: ../shared/data/cmrc2018 (`FLAXNLP_SHARED_DATA` overrides the root): the official dev
 (3,219 questions, 848 articles) and trial (1,002) files of github.com/ymcui/cmrc2018

@@ -5,16 +5,16 @@ to the published 0.8272 (full DuIE 1.0 dev, BERT-base).
   python launch.py --config experiments/re_duie_gplinker.py:pretrained \
       --config.init_checkpoint=/path/to/chinese_roberta_wwm_ext --workdir runs/re_duie_roberta
 
-Variants: `:scratch` (the set-up below: a random-init encoder; the default while
-`configs.DEFAULT_START` is "scratch"), `:zh-small` (fine-tunes the shipped `weights/zh-small`, 4
-layers, hidden 256, AdamW 3e-4 as ELECTRA-Small's fine-tuning, 1,500 steps; issue #13: not run
-yet, the weights are not in the repository yet), `:pretrained` (BERT-base, the post's set-up).
+Variants: `:scratch` (the set-up below: a random-init encoder), `:zh-small` (the default,
+`configs.DEFAULT_START`: fine-tunes the shipped `weights/zh-small`, 4
+layers, hidden 256, AdamW 3e-4 as ELECTRA-Small's fine-tuning, 1,500 steps; not run here
+yet), `:pretrained` (BERT-base, the post's set-up).
 
 Data: /work/shared/data/duie/duie_v1_subset (train_data.json 2,000 sentences, dev_data.json 200,
 all_50_schemas: 49 predicates). Upper bound of the encoding at maxlen 128 on this dev set:
 F1 0.9853 (13 of 448 gold triples truncated; tests/gplinker_upper_bound_test.py).
 
-Default: random-init 2-layer BERT (hidden 128), EGP heads d = 64, maxlen 128, buckets 32–128 with
+`:scratch`: random-init 2-layer BERT (hidden 128), EGP heads d = 64, maxlen 128, buckets 32–128 with
 length-grouped batches, batch 16, AdamW 1e-3 (10% warm-up, linear decay), global-norm clipping
 1.0, 3,000 steps (24 epochs), dev F1 every 500 steps, best checkpoint by F1.
 Measured here (2 idle CPU cores): dev triple F1 0.123 (P 0.75, R 0.067) at step 3,000, best 0.128

@@ -47,9 +47,9 @@ def bert_config(**overrides) -> ml_collections.ConfigDict:
   return c
 
 
-# How a Chinese experiment starts when no variant says ("scratch" | "zh-small"): "zh-small" once
-# `weights/zh-small` ships (issue #13), "scratch" until then.
-DEFAULT_START = "scratch"
+# How a Chinese experiment starts when no variant says ("scratch" | "zh-small"): fine-tuned from
+# the shipped `weights/zh-small` (experiments/pretrain_zh_small.py made it).
+DEFAULT_START = "zh-small"
 
 
 def encoder(size: str, **overrides) -> ml_collections.ConfigDict:
