@@ -2,13 +2,19 @@
 to the published 0.8272 (full DuIE 1.0 dev, BERT-base).
 
   python launch.py --config experiments/re_duie_gplinker.py --workdir runs/re_duie
+  python launch.py --config experiments/re_duie_gplinker.py:scratch --workdir runs/re_duie_scratch
   python launch.py --config experiments/re_duie_gplinker.py:pretrained \
       --config.init_checkpoint=/path/to/chinese_roberta_wwm_ext --workdir runs/re_duie_roberta
 
-Variants: `:scratch` (the set-up below: a random-init encoder), `:zh-small` (the default,
-`configs.DEFAULT_START`: fine-tunes the shipped `weights/zh-small`, 4
-layers, hidden 256, AdamW 3e-4 as ELECTRA-Small's fine-tuning, 1,500 steps; not run here
-yet), `:pretrained` (BERT-base, the post's set-up).
+Variants: `:zh-small` (the default, `configs.DEFAULT_START`: fine-tunes the shipped
+`weights/zh-small`, a RoFormer of 4 layers, hidden 256; AdamW 3e-4 as ELECTRA-Small's fine-tuning,
+10% warm-up, linear decay, clipping 1.0, 1,500 steps = 12 epochs, dev F1 every 500 steps),
+`:scratch` (the set-up below: a random-init encoder), `:pretrained` (BERT-base, the post's set-up).
+
+Measured here, `:zh-small` (2 idle CPU cores): dev triple F1 0.624 (P 0.80, R 0.51) at step
+1,500, 12.5 min wall (2.0 steps/s); dev F1 0.502 / 0.591 / 0.624 at steps 500 / 1,000 / 1,500 and
+train loss 46 → 4.8, both still moving when the schedule ends. Target ≥ 0.40 reached; 5× the
+`:scratch` run's 0.123 from the same 2,000 sentences.
 
 Data: /work/shared/data/duie/duie_v1_subset (train_data.json 2,000 sentences, dev_data.json 200,
 all_50_schemas: 49 predicates). Upper bound of the encoding at maxlen 128 on this dev set:
