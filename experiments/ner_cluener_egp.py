@@ -37,8 +37,8 @@ R 0.539) in 16.7 min (4.8 steps/s); per type: game 0.78, position 0.70, movie 0.
 0.65, book 0.63, name 0.62, company 0.56, government 0.47, scene 0.36, address 0.26. Dev F1 after
 3/6/9/12/15 epochs: 0.530 / 0.561 / 0.570 / 0.578 / 0.582, while the train loss fell to 0.07 and
 the train span F1 passed 0.73 by epoch 9: the small model is already overfitting 10,748 sentences,
-so the 0.70 target needs either more data or pretrained weights, not more steps (zh-small gives
-+0.13). GP vs EGP under the same budget: experiments/ner_cluener_gp.py.
+so the 0.70 target needs either more data or pretrained weights, not more steps (zh-small adds
+0.13). GP vs EGP under the same budget: experiments/ner_cluener_gp.py.
 """
 import ml_collections
 

@@ -5,9 +5,9 @@
       --config.init_checkpoint=/path/to/chinese_L-12_H-768_A-12 --workdir runs/pd_egp_bert
 
 Variants: `:scratch` (the set-up below: a random-init encoder), `:zh-small` (the default,
-`configs.DEFAULT_START`: fine-tunes the shipped `weights/zh-small`, 4
-layers, hidden 256, AdamW 3e-4 as ELECTRA-Small's fine-tuning, 10 epochs; not run here
-yet), `:pretrained` (BERT-base, the post's set-up).
+`configs.DEFAULT_START`: fine-tunes the shipped `weights/zh-small`, 4 layers, hidden 256, AdamW
+3e-4 as ELECTRA-Small's fine-tuning, 10 epochs; not run here yet), `:pretrained` (BERT-base, the
+post's set-up).
 
 Data: `../shared/data/people_daily_ner/example.dev` (2,318 sentences) and `example.test` (4,636),
 from github.com/zjy-ucas/ChineseNER (the `china-people-daily-ner-corpus` files bojone uses).
