@@ -175,6 +175,9 @@ def base_config(warm_start: str = "") -> ml_collections.ConfigDict:
       data_workers=0,
       length_group_batches=1,  # >1: group the examples of this many batches by length
       eval_split="eval",       # split evaluated every `eval_every` steps (and by --mode eval)
+      # > 0: hold out this fraction of the training examples (seeded, `Task.holdout_group`s
+      # whole), train on the rest and evaluate on it, not on `eval_split` (flaxnlp.data.holdout).
+      holdout_fraction=0.0,
       max_eval_examples=0,     # evaluate on the first N examples only; 0 = all
       best_mode="max",         # max | min: direction of best_metric
       # Non-empty: train and evaluate on the task's examples cached as a tfds array_record

@@ -217,8 +217,8 @@ def global_pointer_crossentropy(
   raise ValueError(f"reduction must be 'mean' or 'sum_heads', got {reduction!r}")
 
 
-def seq2seq_crossentropy(
-    logits: jax.Array, token_ids: jax.Array, segment_ids: jax.Array) -> jax.Array:
+def seq2seq_crossentropy(logits: jax.Array, token_ids: jax.Array, segment_ids: jax.Array,
+                         positions: jax.Array | None = None) -> jax.Array:
   r"""UniLM seq2seq loss: next-token cross-entropy on the target segment, token-level batch mean.
 
   .. math::
@@ -231,23 +231,45 @@ def seq2seq_crossentropy(
   target tokens in the whole batch (not a per-sequence mean); a batch with no target tokens gives 0.
 
   Args:
-    logits: [B, N, V] MLM-head logits (any float dtype; computed in float32).
+    logits: [B, N, V] MLM-head logits (any float dtype; computed in float32), or [B, P, V] at
+      `positions` only.
     token_ids: [B, N] int token ids.
     segment_ids: [B, N] in {0, 1}.
+    positions: optional int [B, P], distinct positions t < N - 1 per row (the sum runs over them
+      alone; `seq2seq_target_positions` covers every target).
 
   Returns:
     Scalar float32 loss.
   """
-  if logits.ndim != 3 or token_ids.shape != logits.shape[:2] or segment_ids.shape != token_ids.shape:
+  n = token_ids.shape[1] - 1 if positions is None else positions.shape[1]
+  if (logits.ndim != 3 or logits.shape[:2] != (token_ids.shape[0], n + (positions is None))
+      or segment_ids.shape != token_ids.shape):
     raise ValueError(
-        f"expected logits [B, N, V] with token_ids/segment_ids [B, N]; got {logits.shape}, "
-        f"{token_ids.shape}, {segment_ids.shape}")
+        f"expected logits [B, N, V] (or [B, P, V] with positions [B, P]) with token_ids / "
+        f"segment_ids [B, N]; got {logits.shape}, {token_ids.shape}, {segment_ids.shape}")
   dtype = _compute_dtype(logits.dtype)
-  ce = optax.losses.softmax_cross_entropy_with_integer_labels(
-      logits[:, :-1].astype(dtype), token_ids[:, 1:])
-  weights = segment_ids[:, 1:].astype(dtype)
+  if positions is None:
+    logits, targets, weights = logits[:, :-1], token_ids[:, 1:], segment_ids[:, 1:]
+  else:
+    targets = jnp.take_along_axis(token_ids, positions + 1, axis=1)
+    weights = jnp.take_along_axis(segment_ids, positions + 1, axis=1)
+  ce = optax.losses.softmax_cross_entropy_with_integer_labels(logits.astype(dtype), targets)
+  weights = weights.astype(dtype)
   total = jnp.sum(weights)
   return jnp.where(total > 0, jnp.sum(ce * weights) / jnp.maximum(total, 1.0), 0.0)
+
+
+def seq2seq_target_positions(segment_ids: jax.Array, count: int) -> jax.Array:
+  """int [B, min(count, N − 1)]: consecutive positions t < N − 1 of each row, starting at the
+  position before its first target token (shifted left to fit), so that every t with
+  segment_ids[b, t + 1] = 1 is among them when a row has at most `count` target tokens (one
+  contiguous segment-1 run, as seq2seq samples are). `seq2seq_crossentropy(positions=...)` then
+  needs the MLM logits at these positions only.
+  """
+  n = segment_ids.shape[1]
+  count = min(count, n - 1)
+  first = jnp.argmax(segment_ids[:, 1:], axis=1)  # t of the first target token t + 1 (0: none)
+  return jnp.minimum(first, n - 1 - count)[:, None] + jnp.arange(count)
 
 
 # ---- GlobalPointer ZLPR loss in memory linear in the sequence length ---------------------------

@@ -374,6 +374,26 @@ def test_seq2seq_crossentropy_matches_numpy_with_hand_checked_mask():
   assert np.all(np.asarray(g)[:, :-1][mask == 0] == 0.0) and np.all(np.asarray(g)[:, -1] == 0.0)
 
 
+def test_seq2seq_at_target_positions_equals_the_full_loss():
+  # Rows: targets in the middle, targets running to the last token (the window shifts left),
+  # no targets at all. The hand-checked positions cover every t with segment_ids[t + 1] = 1.
+  token_ids = np.array([[2, 4, 5, 3, 6, 4, 3, 0], [2, 5, 3, 4, 6, 4, 7, 3],
+                        [2, 5, 3, 0, 0, 0, 0, 0]])
+  segment_ids = np.array([[0, 0, 0, 0, 1, 1, 1, 0], [0, 0, 0, 1, 1, 1, 1, 1],
+                          [0, 0, 0, 0, 0, 0, 0, 0]])
+  positions = losses.seq2seq_target_positions(jnp.asarray(segment_ids), 5)
+  np.testing.assert_array_equal(positions, [[2, 3, 4, 5, 6], [2, 3, 4, 5, 6], [0, 1, 2, 3, 4]])
+  np.testing.assert_array_equal(losses.seq2seq_target_positions(jnp.asarray(segment_ids), 3),
+                                [[3, 4, 5], [2, 3, 4], [0, 1, 2]])  # row 1: 5 targets > 3, cut
+  logits = np.random.default_rng(3).normal(0, 2, (3, 8, 11)).astype(np.float32)
+  full = losses.seq2seq_crossentropy(logits, token_ids, segment_ids)
+  gathered = np.take_along_axis(logits, np.asarray(positions)[..., None], axis=1)
+  np.testing.assert_allclose(
+      float(losses.seq2seq_crossentropy(gathered, token_ids, segment_ids, positions)),
+      float(full), rtol=1e-6)
+  assert losses.seq2seq_target_positions(jnp.asarray(segment_ids), 50).shape == (3, 7)
+
+
 def test_seq2seq_without_targets_is_zero():
   logits = jnp.ones((1, 4, 5))
   loss = losses.seq2seq_crossentropy(logits, jnp.array([[1, 2, 3, 0]]), jnp.zeros((1, 4), jnp.int32))

@@ -51,10 +51,11 @@ import tensorflow_datasets as tfds
 def config_name(config: ml_collections.ConfigDict, split: str) -> str:
   """`{config.task}-{split}-{hash10}`: the cache key of `split` of an experiment config's task.
 
-  The hash covers `config.task`, `config.seed` (the CMRC2018 and SogouQA tasks draw their
-  held-out split from it) and `config.task_args`.
+  The hash covers `config.task`, `config.seed` (the CMRC2018 and SogouQA tasks and
+  `train.holdout_fraction` draw held-out parts with it), `train.holdout_fraction` and
+  `config.task_args`.
   """
-  key = (f"{config.task}\n{config.seed}\n"
+  key = (f"{config.task}\n{config.seed}\n{config.train.get('holdout_fraction', 0.0)}\n"
          f"{config.task_args.to_json_best_effort(sort_keys=True)}")
   return f"{config.task}-{split}-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
 

@@ -68,6 +68,11 @@ def read_split(args: ml_collections.ConfigDict, split: str, seed: int,
   return cache[split]
 
 
+def article_id(example: qa.QAExample) -> str:
+  """The article of a SQuAD-style question (`{article}_QUERY_{n}` ids; else the question id)."""
+  return example.id.split("_QUERY_")[0]
+
+
 def example_from_json(obj) -> qa.QAExample:
   """A predict-mode input `{"question": str, "passages": [str | {"passage": str}], ["id"],
   ["answers"]}` as a question."""
@@ -99,12 +104,12 @@ def read_splits(args: ml_collections.ConfigDict, seed: int) -> dict[str, list[qa
     raise FileNotFoundError(f"{dev_file} not found (CMRC 2018 dev set, SQuAD format, from "
                             "github.com/ymcui/cmrc2018 squad-style-data/)")
   dev = read(dev_file)
-  articles = sorted({ex.id.split("_QUERY_")[0] for ex in dev})
+  articles = sorted({article_id(ex) for ex in dev})
   rng = np.random.default_rng(seed)
   n_eval = int(round(len(articles) * float(args.cmrc_eval_fraction)))
   held_out = {articles[i] for i in rng.permutation(len(articles))[:n_eval]}
-  splits = {"train": [ex for ex in dev if ex.id.split("_QUERY_")[0] not in held_out],
-            "eval": [ex for ex in dev if ex.id.split("_QUERY_")[0] in held_out]}
+  splits = {"train": [ex for ex in dev if article_id(ex) not in held_out],
+            "eval": [ex for ex in dev if article_id(ex) in held_out]}
   trial_file = data_dir / "cmrc2018_trial.json"
   if trial_file.is_file():
     splits["trial"] = read(trial_file)

@@ -368,18 +368,22 @@ class Bert(nn.Module):
       kvs.append(kv)
     return hidden, kvs
 
-  def _outputs(self, hidden, deterministic: bool) -> BertOutput:
+  def _outputs(self, hidden, deterministic: bool, mlm_positions=None) -> BertOutput:
     last = hidden[-1]
+    at = last if mlm_positions is None else jnp.take_along_axis(last, mlm_positions[..., None], 1)
     return BertOutput(
         hidden_states=tuple(hidden), last_hidden_state=last,
         pooled=jnp.tanh(self.pooler_dense(last[:, 0])) if self.pooler else None,
-        mlm_logits=self.mlm(last, deterministic) if self.mlm_head else None)
+        mlm_logits=self.mlm(at, deterministic) if self.mlm_head else None)
 
   def __call__(self, token_ids, segment_ids=None, attention: str = "bidirectional",
-               deterministic: bool = True) -> BertOutput:
-    """Encodes int [B, N] tokens; attention 'bidirectional' | 'unilm' | 'causal' (see layers)."""
+               mlm_positions=None, deterministic: bool = True) -> BertOutput:
+    """Encodes int [B, N] tokens; attention 'bidirectional' | 'unilm' | 'causal' (see layers).
+
+    `mlm_positions` (int [B, P]): MLM logits [B, P, V] at these positions only, not [B, N, V].
+    """
     hidden, _ = self._encode(token_ids, segment_ids, attention, deterministic)
-    return self._outputs(hidden, deterministic)
+    return self._outputs(hidden, deterministic, mlm_positions)
 
   def mlm(self, hidden: jax.Array, deterministic: bool = True) -> jax.Array:
     """MLM logits [..., V] float32 = LN(act(dense(h))) @ W^T + b (W the word embeddings [V, E]).

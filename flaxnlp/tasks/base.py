@@ -26,7 +26,7 @@ from __future__ import annotations
 import abc
 import difflib
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any, ClassVar
 
 import flax.linen as nn
@@ -88,6 +88,9 @@ class Task(abc.ABC):
   # Keys from the params root to the token-embedding matrix [V, D] (FGM perturbs it).
   embedding_path: ClassVar[tuple[str, ...]] = ("encoder", "embeddings", "word_embeddings",
                                                "embedding")
+  # Training examples that `config.train.holdout_fraction` keeps on one side (e.g. questions on
+  # one article): example -> group key; None = every example its own group.
+  holdout_group: ClassVar[Callable[[Any], Hashable] | None] = None
 
   def __init__(self, config: ml_collections.ConfigDict):
     self.args = merge_args(self.default_args(), config.task_args, "config.task_args")

@@ -61,10 +61,8 @@ class PretrainingModel(nn.Module):
   def __call__(self, token_ids, segment_ids, target_positions, deterministic: bool = True):
     """int [B, N] tokens and segments, int [B, P] positions → float32 logits [B, P, V]."""
     encoder = encoders.build_encoder(self.config, mlm_head=True, name="encoder")
-    hidden = encoder(token_ids, segment_ids, attention="unilm",
-                     deterministic=deterministic).last_hidden_state
-    gathered = jnp.take_along_axis(hidden, target_positions[..., None], axis=1)
-    return encoder.mlm(gathered)
+    return encoder(token_ids, segment_ids, attention="unilm", mlm_positions=target_positions,
+                   deterministic=deterministic).mlm_logits
 
 
 @registry.register("pretraining")

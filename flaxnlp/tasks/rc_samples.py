@@ -2,7 +2,9 @@
 
 Follows `examples/task_reading_comprehension_by_seq2seq.py` (ALGORITHMS.md §1.3, §1.5):
 
-* training sample (fresh every epoch): one passage of the question drawn at random; passage
+* training sample (fresh every epoch): one passage of the question drawn at random (uniformly, as
+  bert4keras; with `answer_passage_rate` r > 0, with probability r among the passages that
+  carry an answer, so fewer samples teach "no answer" when most passages lack one); passage
   punctuation ' ', '、', '；', '，' → ','; the answer is the first non-empty answer among ALL the
   question's passages whose space-separated parts all occur in the first `max_p_len - 2`
   characters of the (replaced) sampled passage, with its spaces → ','; "" when none qualifies;
@@ -55,23 +57,30 @@ def select_answer(answers: Sequence[str], passage: str, max_p_len: int = 256) ->
 
 def training_sample(example: QAExample, tokenizer, rng: np.random.Generator, *,
                     max_p_len: int = 256, max_q_len: int = 64,
-                    max_a_len: int = 32) -> tuple[np.ndarray, np.ndarray]:
+                    max_a_len: int = 32,
+                    answer_passage_rate: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
   """One training sample of `example` (see the module docstring).
 
   Args:
     example: a question with at least one passage.
     tokenizer: bert4keras-like tokenizer (see the module docstring).
-    rng: draws the passage (`rng.integers(len(passages))`).
+    rng: draws the passage (`rng.integers(len(passages))`; with `answer_passage_rate` > 0 first
+      `rng.random() < answer_passage_rate`, then uniformly among the answer-bearing passages
+      when that holds and the question has any, else among all).
     max_p_len: token budget of `[CLS] passage [SEP]`.
     max_q_len, max_a_len: the pair `[CLS] question [SEP] answer [SEP]` gets `max_q_len +
       max_a_len + 1` tokens (97 by default), truncated longest-first by the tokenizer.
+    answer_passage_rate: probability of drawing among the answer-bearing passages (0 = bert4keras).
 
   Returns:
     `(token_ids, segment_ids)`, int32 arrays of equal length ≤ max_p_len + max_q_len + max_a_len.
   """
   if not example.passages:
     raise ValueError(f"question {example.id!r} has no passages")
-  passage = example.passages[rng.integers(len(example.passages))].text
+  candidates = example.passages
+  if answer_passage_rate > 0 and rng.random() < answer_passage_rate:
+    candidates = [p for p in example.passages if p.answer] or candidates
+  passage = candidates[rng.integers(len(candidates))].text
   passage = replace_passage_punctuation(passage)
   answer = select_answer([p.answer for p in example.passages], passage, max_p_len)
   p_enc = tokenizer.encode(passage, maxlen=max_p_len)

@@ -7,7 +7,7 @@ bert4keras `examples/task_reading_comprehension_by_seq2seq.py` (ALGORITHMS.md §
 * training sample, drawn afresh every epoch from the pipeline's per-record rng:
   `[CLS] passage [SEP] question [SEP] answer [SEP]` for one random passage of the question
   (`rc_samples.training_sample`); loss = `losses.seq2seq_crossentropy` (token CE on segment 1,
-  normalised over the batch's target tokens);
+  normalised over the batch's target tokens; MLM logits only at `seq2seq_target_positions`);
 * evaluation / prediction: one eval example = one question; `featurize` builds the prompts
   `[CLS] p_i [SEP] q [SEP]` of all its passages ([P, L]); `collate` stacks questions into
   [B, S, length] (S = passage-group size, the batch's largest passage count rounded up to a power
@@ -55,6 +55,7 @@ class ReadingComprehensionTask(base.Task):
   """UniLM seq2seq reading comprehension; examples are `flaxnlp.data.formats.qa.QAExample`s."""
 
   encoder_key = ()   # the model is the Bert itself
+  holdout_group = staticmethod(qa_datasets.article_id)  # questions on one context stay together
   embedding_path = ("embeddings", "word_embeddings", "embedding")
 
   @classmethod
@@ -75,13 +76,15 @@ class ReadingComprehensionTask(base.Task):
       cmrc_eval_fraction: fraction of the dev articles held out as "eval".
       cmrc_train_trial: add cmrc2018_trial.json to "train".
       max_train_examples: keep the first N training questions (0 = all).
+      answer_passage_rate: probability that a training sample's passage is drawn among those
+        that carry an answer (`rc_samples.training_sample`); 0 = uniform, as bert4keras.
       answer_expand: optional SogouQA `qid_answer_expand` file (official gold of the Sogou metric).
     """
     c = ml_collections.ConfigDict(dict(
         dataset="cmrc2018", files=dict(train="", eval="", test=""), simplified_vocab=True,
         max_p_len=256, max_q_len=64, max_a_len=32, beam_size=2, extractive=True, eps=1e-12,
         cmrc_window_chars=254, cmrc_stride=0, cmrc_eval_fraction=0.2, cmrc_train_trial=True,
-        max_train_examples=0))
+        max_train_examples=0, answer_passage_rate=0.0))
     for field in ("data_dir", "vocab", "answer_expand"):
       c[field] = ml_collections.config_dict.placeholder(str)
     return c
@@ -147,7 +150,8 @@ class ReadingComprehensionTask(base.Task):
     if train:
       ids, segs = rc_samples.training_sample(
           example, self.tokenizer, rng, max_p_len=int(args.max_p_len),
-          max_q_len=int(args.max_q_len), max_a_len=int(args.max_a_len))
+          max_q_len=int(args.max_q_len), max_a_len=int(args.max_a_len),
+          answer_passage_rate=float(args.answer_passage_rate))
       return {"token_ids": ids, "segment_ids": segs}
     prompts = rc_samples.decoding_prompts(
         example.question, [p.text for p in example.passages], self.tokenizer,
@@ -173,12 +177,18 @@ class ReadingComprehensionTask(base.Task):
 
   # ---- Model functions ----------------------------------------------------------------------
   def loss(self, params, batch, rng, *, deterministic, perturbations=None):
-    """`seq2seq_crossentropy` of the UniLM MLM logits; aux: target-token accuracy."""
+    """`seq2seq_crossentropy` of the UniLM MLM logits, computed only at the positions that can
+    predict a target token (a sample has fewer than max_q_len + max_a_len of them,
+    `rc_samples.training_sample`); aux: target-token accuracy."""
+    token_ids, segment_ids = batch["token_ids"], batch["segment_ids"]
+    positions = losses.seq2seq_target_positions(
+        segment_ids, int(self.args.max_q_len) + int(self.args.max_a_len))
     out = self.apply(params, batch, rng, deterministic=deterministic, perturbations=perturbations,
-                     inputs=(batch["token_ids"], batch["segment_ids"], "unilm"))
-    loss = losses.seq2seq_crossentropy(out.mlm_logits, batch["token_ids"], batch["segment_ids"])
-    mask = batch["segment_ids"][:, 1:].astype(jnp.float32)
-    hit = (jnp.argmax(out.mlm_logits[:, :-1], axis=-1) == batch["token_ids"][:, 1:]) * mask
+                     inputs=(token_ids, segment_ids, "unilm", positions))
+    loss = losses.seq2seq_crossentropy(out.mlm_logits, token_ids, segment_ids, positions)
+    targets = jnp.take_along_axis(token_ids, positions + 1, axis=1)
+    mask = jnp.take_along_axis(segment_ids, positions + 1, axis=1).astype(jnp.float32)
+    hit = (jnp.argmax(out.mlm_logits, axis=-1) == targets) * mask
     return loss, {"target_accuracy": hit.sum() / jnp.maximum(mask.sum(), 1.0)}
 
   def predict(self, params, batch):

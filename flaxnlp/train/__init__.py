@@ -19,7 +19,9 @@ It calls, in this order:
                 `config.regularizer` wraps `loss` with `flaxnlp.regularizers`: fgm perturbs
                 `params[task.embedding_path]` (or `config.regularizer.embedding_path` when set);
                 input_gradient_penalty passes `task.zero_perturbations(batch, rng)`.
-  evaluation    `examples(config.train.eval_split)`; `featurize(ex, train=False, rng=...)`;
+  evaluation    `examples(config.train.eval_split)` (with `config.train.holdout_fraction` > 0:
+                a seeded part of `examples("train")`, whole `task.holdout_group`s, that training
+                then skips); `featurize(ex, train=False, rng=...)`;
                 `collate`; jitted `predict(params, batch)`; on the host
                 `decode(outputs, batch, examples)` for the real rows of each batch; then
                 `metrics(predictions, examples)` → dict of floats (`config.train.best_metric`

@@ -35,7 +35,7 @@ import optax
 import tqdm
 
 from flaxnlp import configs, regularizers
-from flaxnlp.data import pipeline
+from flaxnlp.data import holdout, pipeline
 from flaxnlp.errors import UserError
 from flaxnlp.optim import ema as ema_lib, registry as optimizers
 from flaxnlp.tasks import registry
@@ -221,14 +221,33 @@ class Trainer:
     return state, {**metrics, "loss_and_grad_finite": finite}
 
   # ---- State --------------------------------------------------------------------------------
+  @property
+  def eval_split(self) -> str:
+    """The split evaluated: "holdout" when `config.train.holdout_fraction` > 0, else
+    `config.train.eval_split`."""
+    return "holdout" if self._holdout_fraction else self.config.train.eval_split
+
+  @property
+  def _holdout_fraction(self) -> float:
+    return float(self.config.train.get("holdout_fraction", 0.0))  # absent in older workdirs
+
+  def _task_examples(self, split: str) -> Sequence[Any]:
+    """`task.examples(split)`; with a holdout fraction, "train" and "holdout" are the two parts
+    of the training examples (`flaxnlp.data.holdout.split`)."""
+    if not self._holdout_fraction or split not in ("train", "holdout"):
+      return self.task.examples(split)
+    kept, held = holdout.split(self.task.examples("train"), self._holdout_fraction,
+                               int(self.config.seed), self.task.holdout_group)
+    return held if split == "holdout" else kept
+
   def examples(self, split: str) -> Sequence[Any]:
-    """`task.examples(split)`, or with `config.train.tfds_data_dir` set, the same examples read
+    """`_task_examples(split)`, or with `config.train.tfds_data_dir` set, the same examples read
     lazily from the task's tfds array_record cache there (built on first use)."""
     with _user_errors(f"reading the {split!r} examples"):
       if not self.config.train.tfds_data_dir:
-        return self.task.examples(split)
+        return self._task_examples(split)
       from flaxnlp.data import builders  # pylint: disable=import-outside-toplevel
-      return builders.examples_source(lambda: self.task.examples(split),
+      return builders.examples_source(lambda: self._task_examples(split),
                                       builders.config_name(self.config, split), split,
                                       self.config.train.tfds_data_dir)
 
@@ -402,8 +421,8 @@ class Trainer:
     return predictions
 
   def evaluate(self, params, split: str | None = None) -> dict[str, float]:
-    """The task's metrics of `params` on `split` (default `config.train.eval_split`)."""
-    split = split or self.config.train.eval_split
+    """The task's metrics of `params` on `split` (default `self.eval_split`)."""
+    split = split or self.eval_split
     if self._eval_cache is None or self._eval_cache[0] != split:
       examples = list(self.examples(split))
       limit = int(self.config.train.max_eval_examples)
@@ -464,7 +483,7 @@ def run(config: ml_collections.ConfigDict, workdir: str | pathlib.Path, mode: st
   """Entry point used by launch.py and tests.
 
   Modes: "train" (writes config.json, metrics.jsonl, TensorBoard files and checkpoints into
-  `workdir`), "eval" (metrics of the best/latest checkpoint on `config.train.eval_split`),
+  `workdir`), "eval" (metrics of the best/latest checkpoint on `Trainer.eval_split`),
   "predict" (reads JSON lines from `predict_input`, writes one JSON line per input to
   `predict_output`). See `RunResult` for what each returns.
   """
@@ -488,7 +507,7 @@ def run(config: ml_collections.ConfigDict, workdir: str | pathlib.Path, mode: st
   if mode == "eval":
     metrics = trainer.evaluate(trainer.load_eval_params())
     if jax.process_index() == 0:
-      print(json.dumps({"split": config.train.eval_split, **metrics}))
+      print(json.dumps({"split": trainer.eval_split, **metrics}))
     return RunResult(mode, metrics=metrics)
   return RunResult(mode, predictions=_predict_file(trainer, predict_input, predict_output))
 

@@ -101,6 +101,22 @@ def test_with_real_tokenizer():
   assert tok.decode(prompt) == "林海音谁写了城南旧事"
 
 
+@pytest.mark.parametrize("rate", [0.0, 0.5, 1.0])
+def test_answer_passage_rate_sets_the_answerless_share(rate):
+  # 1 answer-bearing passage of 4: uniform draws give 3/4 answerless samples, rate r gives
+  # (1 - r) * 3/4; a question without any answer-bearing passage falls back to all of them.
+  passages = [Passage("甲乙", ""), Passage("丙丁", ""), Passage("作者林海音", "林海音"),
+              Passage("戊己", "")]
+  example, tok, rng = QAExample("1", "谁", passages), CharTokenizer(), np.random.default_rng(0)
+  empty = np.mean([rc_samples.training_sample(example, tok, rng, answer_passage_rate=rate)[1].sum()
+                   == 1 for _ in range(4000)])
+  assert abs(empty - (1 - rate) * 0.75) < 0.025
+  unanswerable = QAExample("2", "谁", [Passage("甲乙", ""), Passage("丙丁", "")])
+  drawn = {tuple(rc_samples.training_sample(unanswerable, tok, rng, answer_passage_rate=1.0)[0])
+           for _ in range(50)}
+  assert len(drawn) == 2
+
+
 def test_real_cmrc_samples():
   path = paths.shared_data_dir() / "cmrc2018" / "cmrc2018_trial.json"
   from flaxnlp.data.tokenizer import Tokenizer
