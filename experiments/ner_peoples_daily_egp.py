@@ -6,8 +6,14 @@
 
 Variants: `:scratch` (the set-up below: a random-init encoder), `:zh-small` (the default,
 `configs.DEFAULT_START`: fine-tunes the shipped `weights/zh-small`, 4 layers, hidden 256, AdamW
-3e-4 as ELECTRA-Small's fine-tuning, 10 epochs; not run here yet), `:pretrained` (BERT-base, the
+3e-4 as ELECTRA-Small's fine-tuning, 10 epochs = 1,448 steps), `:pretrained` (BERT-base, the
 post's set-up).
+
+Measured here, `:zh-small`: dev F1 0.796 (P 0.84, R 0.75; LOC 0.817, ORG 0.735, PER 0.813),
+36.4 min wall at 0.67 steps/s (tests ran beside it for about a third of the run); the dev F1
+logged every 2 epochs (a curve, not a selection: the reported number is the last step's) 0.619 /
+0.747 / 0.784 / 0.791 / 0.796, train loss 0.146 at the end. Trained on 4,636 sentences instead of
+the official 20,864, with a 4-layer encoder: far from the post's 96.10 and not comparable to it.
 
 Data: `../shared/data/people_daily_ner/example.dev` (2,318 sentences) and `example.test` (4,636),
 from github.com/zjy-ucas/ChineseNER (the `china-people-daily-ner-corpus` files bojone uses).
@@ -23,8 +29,8 @@ train → dev (and `--config.train.eval_split=test`) split.
 Published (ALGORITHMS §4.6, BERT-base with the official 20,864-sentence train set): EGP dev 96.10 /
 test 95.36, GP 96.25 / 95.51, CRF 96.39 / 95.46; GP without RoPE 54.35 / 62.59.
 
-Measured here: only a 6-step smoke run (2 shared CPU cores): the pipeline runs end to end; the
-full default run was not timed.
+Measured here, `:scratch`: only a 6-step smoke run (2 shared CPU cores): the pipeline runs end
+to end; the full run was not timed.
 """
 import ml_collections
 
