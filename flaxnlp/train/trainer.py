@@ -431,13 +431,14 @@ class Trainer:
     predictions = self.predict_examples(params, examples)
     return {k: float(v) for k, v in self.task.metrics(predictions, examples).items()}
 
-  def load_eval_params(self):
-    """Best params if a best checkpoint exists, else the eval params of the latest checkpoint.
+  def load_eval_params(self, latest: bool = False):
+    """Best params if a best checkpoint exists (and not `latest`), else the eval params of the
+    latest checkpoint.
 
     Raises a UserError (and creates nothing in the workdir) when there is no checkpoint yet.
     """
     best_dir, ckpt_dir = self.workdir / "best", self.workdir / "checkpoints"
-    if checkpointing.has_checkpoint(best_dir):
+    if not latest and checkpointing.has_checkpoint(best_dir):
       mngr = checkpointing.manager(best_dir, 1)
       try:
         return checkpointing.restore_best_params(

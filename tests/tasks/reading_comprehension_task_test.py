@@ -4,7 +4,7 @@ References written here: the expected token layouts are rebuilt by hand from the
 per-text encodings; the loss is recomputed in numpy from the model's logits; the task's eval
 predictions are compared with `rc_samples.answer_questions` (the standalone decoder, tested in
 rc_samples_test / rc_vote_test) and checked to be n-grams of the passages; the metrics are
-hand-worked.
+hand-worked; the step-0 diagnostic is recomputed passage by passage from the full logits.
 """
 import json
 
@@ -16,12 +16,14 @@ from flaxnlp import configs, paths
 from flaxnlp.data import tokenizer as tok_lib
 from flaxnlp.data.formats.qa import Passage, QAExample
 from flaxnlp.models import checkpoints
-from flaxnlp.tasks import rc_samples, registry
+from flaxnlp.tasks import rc_diagnostics, rc_samples, registry
 from flaxnlp.tasks import reading_comprehension as rc
 
 EX = QAExample("q1", "谁发明了电话？",
                [Passage("贝尔，发明了电话", "贝尔"), Passage("电话很好用", "")], ("贝尔",))
 EX2 = QAExample("q2", "天空是什么颜色", [Passage("天空是蓝色的", "蓝色")], ("蓝色",))
+EX3 = QAExample("q3", "天空是什么颜色",
+                [Passage("天空是蓝色的", "蓝色"), Passage("草是绿的", ""), Passage("海水", "")])
 
 
 @pytest.fixture(scope="module")
@@ -179,3 +181,39 @@ def test_simplified_vocab_warm_start_slicing(task, monkeypatch):
     np.testing.assert_array_equal(out["embeddings"]["word_embeddings"]["embedding"][new_id],
                                   emb[full[token]])
     assert float(out["mlm_bias"][new_id]) == bias[full[token]]
+
+
+def test_step0_diagnostic_matches_a_per_passage_recomputation(task):
+  ids = np.ones((1, 8), np.int32)
+  params = task.model.init(jax.random.key(0), ids, np.zeros_like(ids))["params"]
+  report = rc_diagnostics.first_token_report(task, params, [EX, EX3])
+
+  tok, p_sep, argmax_sep, p_gold, rank, has = task.tokenizer, [], [], [], [], []
+  for ex in (EX, EX3):
+    prompts = rc_samples.decoding_prompts(ex.question, [p.text for p in ex.passages], tok,
+                                          max_p_len=32, max_q_len=16)
+    for passage, prompt in zip(ex.passages, prompts):
+      logits = np.asarray(task.model.apply({"params": params}, prompt[None],
+                                           np.zeros_like(prompt)[None], "unilm").mlm_logits[0, -1],
+                          np.float64)
+      probs = np.exp(logits - logits.max()) / np.exp(logits - logits.max()).sum()
+      gold = tok.token_to_id(tok.tokenize(passage.answer)[0]) if passage.answer else tok.sep_id
+      p_sep.append(probs[tok.sep_id])
+      argmax_sep.append(probs.argmax() == tok.sep_id)
+      p_gold.append(probs[gold])
+      rank.append((probs > probs[gold]).sum())
+      has.append(bool(passage.answer))
+  has = np.asarray(has)
+  assert report["answer"]["passages"] == 2 and report["no_answer"]["passages"] == 3
+  p_sep = np.asarray(p_sep)
+  np.testing.assert_allclose(report["answer"]["mean_p_sep"], p_sep[has].mean(), rtol=1e-4)
+  np.testing.assert_allclose(report["no_answer"]["mean_p_sep"], p_sep[~has].mean(), rtol=1e-4)
+  assert report["no_answer"]["sep_argmax"] == np.mean(np.asarray(argmax_sep)[~has])
+  np.testing.assert_allclose(report["answer"]["mean_p_gold_first"],
+                             np.asarray(p_gold)[has].mean(), rtol=1e-4)
+  assert report["answer"]["median_gold_first_rank"] == np.median(np.asarray(rank)[has])
+
+
+def test_step0_diagnostic_cli_names_a_missing_workdir(tmp_path, capsys):
+  assert rc_diagnostics.main(["--workdir", str(tmp_path / "nope")]) == 2
+  assert "config.json does not exist" in capsys.readouterr().err
