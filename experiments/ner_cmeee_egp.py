@@ -44,26 +44,10 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   """CMeEE-V2 + EGP config; `arg` ∈ {None, "scratch", "zh-small", "pretrained"};
   None is `configs.DEFAULT_START`."""
   variant = configs.variant(arg, ("scratch", "zh-small", "pretrained"), configs.DEFAULT_START)
-  c = configs.base_config(warm_start="zh-small" if variant == "zh-small" else "")
-  c.task = "ner"
-  c.task_args = configs.task_args("ner", dataset="cmeee", head="egp", maxlen=256, eval_maxlen=512,
-                                  loss="sparse")
-  c.optimizer.name = "adamw"
-  c.optimizer.learning_rate = 1e-3 if variant == "scratch" else 3e-4
-  c.optimizer.weight_decay = 0.01
-  c.optimizer.schedule = "linear"
-  c.train.batch_size = 16
-  c.train.num_steps = (30 if variant == "scratch" else 10) * NUM_TRAIN // 16
-  c.optimizer.warmup_steps = c.train.num_steps // 10
-  c.train.buckets = (32, 64, 128, 256, 512)
-  c.train.length_group_batches = 16  # batches of similar lengths (less padding)
-  c.train.eval_every = 3 * NUM_TRAIN // 16
-  c.train.checkpoint_every = c.train.eval_every
-  c.train.eval_batch_size = 16
-  c.train.best_metric = "f1"
-  if variant == "pretrained":
-    c.update_from_flattened_dict(configs.published_setup("gp_ner", NUM_TRAIN))
-    c.task_args.loss = "sparse"
-    c.train.eval_every = c.train.checkpoint_every = NUM_TRAIN // 16   # every epoch
+  c = configs.ner_fine_tuning(
+      variant, dataset="cmeee", head="egp", maxlen=256, eval_maxlen=512, loss="sparse",
+      num_train=NUM_TRAIN, epochs=30 if variant == "scratch" else 10, eval_every_epochs=3,
+      batch_size=16, learning_rate=1e-3 if variant == "scratch" else 3e-4,
+      buckets=(32, 64, 128, 256, 512))
   c.lock()
   return c

@@ -16,7 +16,7 @@ Measured here, `:zh-small` (2 idle CPU cores): dev triple F1 0.624 (P 0.80, R 0.
 train loss 46 → 4.8, both still moving when the schedule ends. Target ≥ 0.40 reached; 5× the
 `:scratch` run's 0.123 from the same 2,000 sentences.
 
-Data: /work/shared/data/duie/duie_v1_subset (train_data.json 2,000 sentences, dev_data.json 200,
+Data: ../shared/data/duie/duie_v1_subset (train_data.json 2,000 sentences, dev_data.json 200,
 all_50_schemas: 49 predicates). Upper bound of the encoding at maxlen 128 on this dev set:
 F1 0.9853 (13 of 448 gold triples truncated; tests/gplinker_upper_bound_test.py).
 

@@ -118,6 +118,36 @@ def published_setup(name: str, num_train_examples: int) -> dict[str, Any]:
           **setup["overrides"]}
 
 
+def ner_fine_tuning(variant: str, *, num_train: int, epochs: int, eval_every_epochs: int,
+                    batch_size: int, learning_rate: float, buckets: Sequence[int],
+                    eval_batch_size: int = 0, **ner_args) -> ml_collections.ConfigDict:
+  """The set-up the epoch-based NER experiments share (unlocked, for their own changes).
+
+  `ner_args` are the "ner" task_args (dataset, head, maxlen, loss, ...). `variant` "zh-small"
+  warm-starts the shipped encoder, any other starts from `bert_config()`. AdamW at
+  `learning_rate` (wd 0.01, 10% warm-up, linear decay), `epochs` passes over `num_train`
+  sentences at `batch_size`, length-grouped `buckets` (16 batches per group), evaluation and a
+  checkpoint every `eval_every_epochs`, the best kept by eval "f1", evaluation batches of
+  `eval_batch_size` (0: `batch_size`). "pretrained" then takes bojone's set-up (`published_setup("gp_ner")`), evaluated
+  every epoch.
+  """
+  c = base_config(warm_start="zh-small" if variant == "zh-small" else "")
+  c.task = "ner"
+  c.task_args = task_args("ner", **ner_args)
+  c.optimizer.update(name="adamw", learning_rate=learning_rate, weight_decay=0.01,
+                     schedule="linear")
+  c.train.update(batch_size=batch_size, num_steps=epochs * num_train // batch_size,
+                 buckets=tuple(buckets), length_group_batches=16,
+                 eval_every=eval_every_epochs * num_train // batch_size,
+                 eval_batch_size=eval_batch_size or batch_size, best_metric="f1")
+  c.optimizer.warmup_steps = c.train.num_steps // 10
+  c.train.checkpoint_every = c.train.eval_every
+  if variant == "pretrained":
+    c.update_from_flattened_dict(published_setup("gp_ner", num_train))
+    c.train.eval_every = c.train.checkpoint_every = num_train // 16  # every epoch
+  return c
+
+
 def base_config(warm_start: str = "") -> ml_collections.ConfigDict:
   """Fields shared by all experiments; task-specific settings live under `config.task_args`.
 

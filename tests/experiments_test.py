@@ -117,6 +117,29 @@ def test_published_ner_setup_is_bojones():
     configs.published_setup("gp-ner", 100)
 
 
+def test_ner_fine_tuning_arithmetic():
+  """People's Daily's numbers by hand: 4,636 sentences at batch 32 → 144.875 steps per epoch;
+  10 epochs = 1,448 steps, warm-up 144, evaluation and checkpoint every 2 epochs = 289 steps."""
+  c = configs.ner_fine_tuning("zh-small", dataset="peoples_daily", head="egp", num_train=4636,
+                              epochs=10, eval_every_epochs=2, batch_size=32, learning_rate=3e-4,
+                              buckets=[32, 64])
+  assert (c.task, c.task_args.dataset, c.task_args.head) == ("ner", "peoples_daily", "egp")
+  assert c.init_checkpoint == str(paths.zh_small_dir()) and c.model.architecture == "roformer"
+  assert (c.train.num_steps, c.optimizer.warmup_steps) == (1448, 144)
+  assert c.train.eval_every == c.train.checkpoint_every == 289
+  assert (c.train.buckets, c.train.eval_batch_size, c.train.best_metric) == ((32, 64), 32, "f1")
+  assert (c.optimizer.name, c.optimizer.learning_rate, c.optimizer.weight_decay,
+          c.optimizer.schedule) == ("adamw", 3e-4, 0.01, "linear")
+  scratch = configs.ner_fine_tuning("scratch", dataset="msra", head="gp", num_train=100,
+                                    epochs=1, eval_every_epochs=1, batch_size=10,
+                                    eval_batch_size=7, learning_rate=1e-3, buckets=[16])
+  assert not scratch.init_checkpoint and scratch.train.eval_batch_size == 7
+  published = configs.ner_fine_tuning("pretrained", dataset="msra", head="gp", num_train=100,
+                                       epochs=1, eval_every_epochs=1, batch_size=10,
+                                       learning_rate=1e-3, buckets=[16])
+  assert (published.train.num_steps, published.train.eval_every) == (70, 6)  # 10 × ⌈100/16⌉
+
+
 def test_variant_helpers():
   assert configs.variant(None, ("a", "b"), "b") == "b"
   assert configs.variant("a", ("a", "b"), "b") == "a"
