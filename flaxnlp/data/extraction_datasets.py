@@ -12,8 +12,9 @@ for your files "test"):
 
 Event extraction (`event_extraction` task_args): the DuEE shape is `dataset`:
   * without `files.train`, the preset files in `data_dir` (`PRESETS`): "duee" = `event_schema.json`
-    + `dev.json`, whose first `num_train` documents are "train" and the rest "eval" (only dev has
-    labels locally); "duee_fin" = `duee_fin_event_schema.json`, `duee_fin_train.json`,
+    + `dev.json`, of which `num_train` documents drawn by `split_seed` are "train" and the rest
+    "eval", each in file order (only dev has labels locally; the file is ordered by event type, so
+    a prefix would leave types untrained); "duee_fin" = `duee_fin_event_schema.json`, `duee_fin_train.json`,
     `duee_fin_dev.json`.
   * with `files.train` / `.eval` / `.test`: your JSON lines in that shape (`formats.duee`: "duee"
     with character offsets, "duee_fin" title + text without them) and the event schema
@@ -28,6 +29,7 @@ import os
 from typing import Optional
 
 import ml_collections
+import numpy as np
 
 from flaxnlp.data import own_files
 from flaxnlp.data.formats import duee, duie
@@ -72,8 +74,8 @@ def read_re_split(args: ml_collections.ConfigDict, split: str) -> list[duie.Rela
 # ---- Event extraction ----------------------------------------------------------------------------
 @dataclasses.dataclass(frozen=True)
 class DataFormat:
-  """File layout of a preset in `task_args.data_dir`; `train_file` None: "train" / "eval" are the
-  first `num_train` / remaining documents of `dev_file`."""
+  """File layout of a preset in `task_args.data_dir`; `train_file` None: "train" / "eval" are
+  `num_train` documents of `dev_file` drawn by `split_seed` / the remaining ones."""
   schema_file: str
   train_file: Optional[str]
   dev_file: str
@@ -140,5 +142,8 @@ def read_ee_split(args: ml_collections.ConfigDict, split: str,
     raise ValueError(f"the {shape} preset has no test split; use --mode predict")
   if f.train_file is None:
     dev = read(os.path.join(args.data_dir, f.dev_file))
-    return dev[:num_train] if split == "train" else dev[num_train:]
+    if not 0 < num_train <= len(dev):
+      raise ValueError(f"task_args.num_train={num_train}: {f.dev_file} has {len(dev)} documents")
+    train = set(np.random.default_rng(int(args.split_seed)).permutation(len(dev))[:num_train])
+    return [ex for i, ex in enumerate(dev) if (i in train) == (split == "train")]
   return read(os.path.join(args.data_dir, f.train_file if split == "train" else f.dev_file))

@@ -50,13 +50,28 @@ class GPLinkerModel(nn.Module):
 
 
 class GPLinkerTask(base.Task):
-  """Shared parts of the GPLinker tasks: tokenizer, model, collate, loss, predict."""
+  """Shared parts of the GPLinker tasks: tokenizer, cached examples, model, collate, loss,
+  predict."""
 
   label_keys: tuple[str, ...]  # batch key of each head's sparse labels, in the model's order
 
   def __init__(self, config):
     super().__init__(config)
     self.tokenizer = Tokenizer.from_vocab(self.args.vocab or paths.chinese_bert_vocab())
+    self._examples: dict[str, list] = {}
+
+  @abc.abstractmethod
+  def read_split(self, split: str) -> list:
+    """The examples of `split` as read from the data, checked against the task's labels."""
+
+  def examples(self, split: str) -> list:
+    """`read_split(split)` read once; "train" cut to `task_args.max_train_examples` (0 = all)."""
+    if split not in self._examples:
+      examples = self.read_split(split)
+      if split == "train" and self.args.max_train_examples:
+        examples = examples[:int(self.args.max_train_examples)]
+      self._examples[split] = examples
+    return self._examples[split]
 
   @abc.abstractmethod
   def head_specs(self) -> tuple[HeadSpec, ...]:

@@ -46,7 +46,6 @@ class RelationExtractionTask(gplinker.GPLinkerTask):
     super().__init__(config)
     self.predicates = extraction_datasets.predicates(self.args)
     self.p_id = {p: i for i, p in enumerate(self.predicates)}
-    self._examples: dict[str, list] = {}
 
   def head_specs(self):
     p = len(self.predicates)
@@ -63,16 +62,12 @@ class RelationExtractionTask(gplinker.GPLinkerTask):
     quints = [((sh, st), p, (oh, ot)) for sh, st, p, oh, ot in feature["quintuples"].tolist()]
     return gplinker_labels.relation_pair_sets(quints, len(self.predicates))
 
-  def examples(self, split: str):
-    if split not in self._examples:
-      examples = extraction_datasets.read_re_split(self.args, split)
-      if extraction_datasets.re_reads_files(self.args):
-        own_files.check_known((p for ex in examples for _, p, _ in ex.triples), self.predicates,
-                              "predicates", f"{self.args.files[own_files.split_name(split)]}")
-      if split == "train" and self.args.max_train_examples:
-        examples = examples[:int(self.args.max_train_examples)]
-      self._examples[split] = examples
-    return self._examples[split]
+  def read_split(self, split: str):
+    examples = extraction_datasets.read_re_split(self.args, split)
+    if extraction_datasets.re_reads_files(self.args):
+      own_files.check_known((p for ex in examples for _, p, _ in ex.triples), self.predicates,
+                            "predicates", f"{self.args.files[own_files.split_name(split)]}")
+    return examples
 
   def featurize(self, example, *, train: bool, rng: np.random.Generator):
     """{"token_ids": int32 [L], "quintuples": int32 [M, 5] (s_h, s_t, p, o_h, o_t)}."""

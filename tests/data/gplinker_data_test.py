@@ -4,8 +4,10 @@ import os
 import pytest
 
 from flaxnlp import paths
+from flaxnlp.data import extraction_datasets
 from flaxnlp.data.formats import duee, duie
 from flaxnlp.data.formats.errors import DataFormatError
+from flaxnlp.tasks.event_extraction import ee_task_args
 
 FIX = os.path.join(os.path.dirname(__file__), os.pardir, "fixtures", "gplinker")
 
@@ -71,3 +73,29 @@ def test_real_files_parse():
   assert len(duee.read_event_schema(os.path.join(root, "duee1.0", "event_schema.json")).roles) == 65
   assert len(duie.read_duie_schema(os.path.join(root, "duie", "duie_v1_subset", "all_50_schemas"))) in (49, 50)
   assert duie.read_duie(os.path.join(root, "duie", "duie_v1_subset", "dev_data.json"))
+
+
+def test_duee_preset_split_is_a_seeded_document_draw(tmp_path):
+  """"train" = `num_train` dev documents drawn by `split_seed`, "eval" the rest, both in file
+  order; the draw mixes a type-ordered file (what a prefix split would not)."""
+  docs = [f"文档{i}" for i in range(12)]
+  (tmp_path / "dev.json").write_text(
+      "".join(f'{{"text": "{t}", "id": "{i}"}}\n' for i, t in enumerate(docs)), encoding="utf-8")
+  (tmp_path / "event_schema.json").write_text('{"event_type": "甲", "role_list": []}\n',
+                                              encoding="utf-8")
+
+  def split(seed, num_train=8):
+    args = ee_task_args(data_dir=str(tmp_path), num_train=num_train, split_seed=seed)
+    schema = extraction_datasets.event_schema(args)
+    return [[ex.text for ex in extraction_datasets.read_ee_split(args, s, schema)]
+            for s in ("train", "dev")]
+
+  train, held = split(0)
+  assert len(train) == 8 and sorted(train + held) == sorted(docs)
+  assert train == [t for t in docs if t in train] and held == [t for t in docs if t in held]
+  assert split(0) == [train, held]
+  assert train != docs[:8]
+  assert len({tuple(split(seed)[0]) for seed in range(5)}) > 1
+  assert split(0, num_train=12)[1] == []
+  with pytest.raises(ValueError, match="num_train=13: dev.json has 12 documents"):
+    split(0, num_train=13)
