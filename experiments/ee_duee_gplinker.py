@@ -14,19 +14,18 @@ Variants: `:zh-small` (the default, `configs.DEFAULT_START`: fine-tunes the ship
 clipping 1.0, 2,000 steps = 32 epochs), `:scratch` (the set-up below: a random-init encoder),
 `:pretrained` (BERT-base, the post's set-up).
 
-Measured here, `:zh-small` (2 CPU cores; 3 minutes of tests beside it): event-level F1 0.092 (P 0.092, R 0.092), argument
-F1 0.349 (P 0.62, R 0.24) at step 2,000; event F1 0.022 / 0.077 / 0.078 / 0.092 every 500 steps
-(a curve, not a selection); train loss 0.79; 26.9 min
-wall (1.25 steps/s, 4 compiled shapes).
-Target ≥ 0.20 not reached. lr and steps were chosen on held-out *training* documents
-(`--config.train.holdout_fraction=0.2`), under the earlier split (below): lr 1e-3 for 2,000 steps
-gave event F1 0.063 / 0.080 / 0.069 / 0.088 every 500 steps there; lr 3e-4 × 1,000 steps left the
-model unfitted (train loss 9.1). What limits it is generalisation from 1,000 documents: on its
-own training documents the same checkpoint scores event F1 0.926 and argument F1 0.990
-(`--mode eval --config.train.eval_split=train`), on the held-out 498 0.092 and 0.349 — 282 labels
-over 65 event types, 15 training documents per type on average, for a 4-layer encoder pretrained
-on 9.8 M tokens. Event-level F1 needs every argument of an event right, so it sits far below the
-argument F1.
+Measured here, `:zh-small` (2 CPU cores; 3 minutes of tests beside it): event-level F1 0.092 (P
+0.092, R 0.092), argument F1 0.349 (P 0.62, R 0.24) at step 2,000; event F1 0.022 / 0.077 / 0.078 /
+0.092 every 500 steps (a curve, not a selection); train loss 0.79; 26.9 min wall (1.25 steps/s, 4
+compiled shapes). Target ≥ 0.20 not reached. lr and steps were chosen on held-out *training*
+documents (`--config.train.holdout_fraction=0.2`), under the earlier split (below): lr 1e-3 for
+2,000 steps gave event F1 0.063 / 0.080 / 0.069 / 0.088 every 500 steps there; lr 3e-4 × 1,000
+steps left the model unfitted (train loss 9.1). What limits it is generalisation from 1,000
+documents: on its own training documents the same checkpoint scores event F1 0.926 and argument F1
+0.990 (`--mode eval --config.train.eval_split=train`), on the held-out 498 0.092 and 0.349 — 282
+labels over 65 event types, 15 training documents per type on average, for a 4-layer encoder
+pretrained on 9.8 M tokens. Event-level F1 needs every argument of an event right, so it sits far
+below the argument F1.
 The split: "train" = `task_args.num_train` documents drawn by `task_args.split_seed` (0). It used
 to be the first 1,000 documents, but dev.json is ordered by event type, so the last 498 held 10
 types absent from the first 1,000 (26% of their events had a never-trained type); that split gave

@@ -14,8 +14,8 @@ Event extraction (`event_extraction` task_args): the DuEE shape is `dataset`:
   * without `files.train`, the preset files in `data_dir` (`PRESETS`): "duee" = `event_schema.json`
     + `dev.json`, of which `num_train` documents drawn by `split_seed` are "train" and the rest
     "eval", each in file order (only dev has labels locally; the file is ordered by event type, so
-    a prefix would leave types untrained); "duee_fin" = `duee_fin_event_schema.json`, `duee_fin_train.json`,
-    `duee_fin_dev.json`.
+    a prefix would leave types untrained); "duee_fin" = `duee_fin_event_schema.json`,
+    `duee_fin_train.json`, `duee_fin_dev.json`.
   * with `files.train` / `.eval` / `.test`: your JSON lines in that shape (`formats.duee`: "duee"
     with character offsets, "duee_fin" title + text without them) and the event schema
     `files.schema` (`{"event_type", "role_list": [{"role", "enum_items"?}]}` per line). The schema
