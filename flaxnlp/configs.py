@@ -128,8 +128,8 @@ def ner_fine_tuning(variant: str, *, num_train: int, epochs: int, eval_every_epo
   `learning_rate` (wd 0.01, 10% warm-up, linear decay), `epochs` passes over `num_train`
   sentences at `batch_size`, length-grouped `buckets` (16 batches per group), evaluation and a
   checkpoint every `eval_every_epochs`, the best kept by eval "f1", evaluation batches of
-  `eval_batch_size` (0: `batch_size`). "pretrained" then takes bojone's set-up (`published_setup("gp_ner")`), evaluated
-  every epoch.
+  `eval_batch_size` (0: `batch_size`). "pretrained" then takes bojone's set-up
+  (`published_setup("gp_ner")`), evaluated every epoch.
   """
   c = base_config(warm_start="zh-small" if variant == "zh-small" else "")
   c.task = "ner"

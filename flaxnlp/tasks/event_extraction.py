@@ -7,16 +7,15 @@ Decoding: `flaxnlp.decoding.cliques.decode_events`; metrics: bojone's `evaluate`
 (`flaxnlp.metrics.extraction.event_f1`).
 
 Data (`flaxnlp.data.extraction_datasets`): the DuEE shape is `task_args.dataset`: "duee" (DuEE 1.0,
-character offsets) or "duee_fin" (title + text, first-occurrence positions, enumerated roles). Without `files.train` the preset files in
-`data_dir`: "duee" = `event_schema.json` + `dev.json` (only dev.json has labels locally: "train" is
-`num_train` documents drawn by `split_seed`, "eval" the rest; NOT comparable to the published
-81.47);
-"duee_fin" = `duee_fin_train.json` / `duee_fin_dev.json` + its schema. With `files.train` /
-`.eval` / `.test` and `files.schema`, your own JSON lines in that shape; the schema is saved in
-`task_args.event_schema`. DuEE-fin: an enumerated role (schema `enum_items`, e.g. 公司上市/环节) is
-labelled as (event_type, value) on the trigger span; such an argument is the node (event_type,
-role, value, start -1) in the gold (the reader's convention) and in `decode`, and
-`{"role": 环节, "argument": 筹备上市}` in `to_json`.
+character offsets) or "duee_fin" (title + text, first-occurrence positions, enumerated roles).
+Without `files.train` the preset files in `data_dir`: "duee" = `event_schema.json` + `dev.json`
+(only dev.json has labels locally: "train" is `num_train` documents drawn by `split_seed`, "eval"
+the rest; NOT comparable to the published 81.47); "duee_fin" = `duee_fin_train.json` /
+`duee_fin_dev.json` + its schema. With `files.train` / `.eval` / `.test` and `files.schema`, your
+own JSON lines in that shape; the schema is saved in `task_args.event_schema`. DuEE-fin: an
+enumerated role (schema `enum_items`, e.g. 公司上市/环节) is labelled as (event_type, value) on the
+trigger span; such an argument is the node (event_type, role, value, start -1) in the gold (the
+reader's convention) and in `decode`, and `{"role": 环节, "argument": 筹备上市}` in `to_json`.
 """
 from __future__ import annotations
 
