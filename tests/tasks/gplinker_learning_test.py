@@ -43,8 +43,9 @@ def test_relation_extraction_memorises_duie_subset(tmp_path):
 @pytest.mark.slow
 def test_event_extraction_memorises_duee_documents(tmp_path):
   """dev.json's first 16 documents (19 of their 22 events are 组织关系-裁员), given as your own
-  training file: the preset's seeded split would draw 16 documents of ~16 types, which this
-  1-layer encoder does not memorise in 150 steps."""
+  training file. The preset's seeded split draws 16 documents with 23 events of 7 types, which
+  this 1-layer encoder has not memorised in 150 steps (train loss 28.5 and F1 0.0 at step 150,
+  against 2.1 and 0.98 here)."""
   dev = EE_DATA / "dev.json"
   if not dev.exists():
     pytest.skip(f"shared data absent: {dev}")
