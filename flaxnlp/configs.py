@@ -180,6 +180,7 @@ def base_config(warm_start: str = "") -> ml_collections.ConfigDict:
       piecewise=(),            # ((step, multiplier), ...) for piecewise_linear (bert4keras)
       clip_norm=0.0,           # global-norm clipping; 0 = off
       grad_accum_steps=1,
+      encoder_lr_multiplier=1.0,  # the pretrained encoder's lr / the heads' lr (1 = one lr)
       ema=0.0,                 # EMA decay of params for evaluation; 0 = off
       momentum=0.0,            # sgd only
       beta=0.965,              # tiger only: momentum decay β

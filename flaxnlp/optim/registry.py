@@ -1,9 +1,9 @@
 """The optimizer registry: `config.optimizer.name` → a factory returning an optax transform.
 
-Chain: [clip_by_global_norm(clip_norm)] → optimizer(schedule), the optimizer looked up by name in
-`OPTIMIZERS`, the schedule from `flaxnlp.optim.schedules`. Weight decay is applied to parameters
-with ndim ≥ 2 only (kernels and embeddings, not biases or LayerNorm scales); Tiger selects them
-by parameter kind.
+Chain: [clip_by_global_norm(clip_norm)] → optimizer(schedule) → [× encoder_lr_multiplier on the
+pretrained encoder's updates], the optimizer looked up by name in `OPTIMIZERS`, the schedule from
+`flaxnlp.optim.schedules`. Weight decay is applied to parameters with ndim ≥ 2 only (kernels and
+embeddings, not biases or LayerNorm scales); Tiger selects them by parameter kind.
 """
 from __future__ import annotations
 
@@ -124,13 +124,27 @@ def _tiger(opt, schedule):
                      shrink_ratio=float(opt.shrink_ratio))
 
 
-def make_optimizer(opt: ml_collections.ConfigDict, num_steps: int
+def scale_subtree(key: tuple[str, ...], multiplier: float) -> optax.GradientTransformation:
+  """Multiplies the updates of the params subtree at dict path `key` (() = every leaf) by
+  `multiplier`. After an optimizer whose update is lr × direction (all of `OPTIMIZERS`), this is
+  that subtree's learning rate — and its decoupled decay — times `multiplier`."""
+  def in_subtree(params):
+    def prefix(path):
+      return tuple(getattr(k, "key", None) for k in path[:len(key)])
+    return jax.tree_util.tree_map_with_path(lambda path, _: prefix(path) == key, params)
+  return optax.masked(optax.scale(multiplier), in_subtree)
+
+
+def make_optimizer(opt: ml_collections.ConfigDict, num_steps: int,
+                   encoder_key: tuple[str, ...] = ("encoder",)
                    ) -> tuple[optax.GradientTransformation, optax.Schedule]:
   """The optax transformation and its learning-rate schedule for `config.optimizer`.
 
   `opt.name` is a key of `OPTIMIZERS`: adamw, adam, sgd, lamb, lion, adafactor, adax, adaxw,
   tiger (each factory's docstring says which config fields it reads). `clip_norm` > 0 prepends
-  `clip_by_global_norm`.
+  `clip_by_global_norm`. `encoder_lr_multiplier` ≠ 1 scales the learning rate of the params
+  subtree `encoder_key` (the task's pretrained encoder, `Task.encoder_key`) against the freshly
+  initialised heads' — discriminative fine-tuning.
   """
   if opt.name not in OPTIMIZERS:
     close = difflib.get_close_matches(str(opt.name), OPTIMIZERS, n=1)
@@ -140,4 +154,7 @@ def make_optimizer(opt: ml_collections.ConfigDict, num_steps: int
   tx = OPTIMIZERS[opt.name](opt, schedule)
   if opt.clip_norm:
     tx = optax.chain(optax.clip_by_global_norm(float(opt.clip_norm)), tx)
+  multiplier = float(opt.get("encoder_lr_multiplier", 1.0))  # absent in older workdirs' configs
+  if multiplier != 1:
+    tx = optax.chain(tx, scale_subtree(tuple(encoder_key), multiplier))
   return tx, schedule

@@ -111,7 +111,8 @@ class Trainer:
                        f"config.optimizer.grad_accum_steps={config.optimizer.grad_accum_steps}")
 
     # ---- Params & optimizer state -------------------------------------------------------------
-    self.tx, self.schedule = optimizers.make_optimizer(config.optimizer, int(tc.num_steps))
+    self.tx, self.schedule = optimizers.make_optimizer(config.optimizer, int(tc.num_steps),
+                                                       self.task.encoder_key)
     self.ema_decay = float(config.optimizer.ema)
     self.rng = jax.random.key(int(config.seed))
     dummy = {k: jnp.asarray(v) for k, v in self.task.dummy_batch(1, self.buckets[0]).items()}

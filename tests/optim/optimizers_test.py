@@ -1,6 +1,7 @@
 """The optimizer registry (`flaxnlp.optim.registry.OPTIMIZERS`): every name builds from
 `config.optimizer` and steps the trainer, weight decay reaches only ndim ≥ 2 leaves, Tiger's
-config fields arrive, unknown names fail helpfully."""
+config fields arrive, the encoder's lr multiplier scales exactly its subtree, unknown names fail
+helpfully."""
 import importlib.util
 import pathlib
 
@@ -9,9 +10,12 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from flaxnlp import configs
+from flaxnlp import configs, paths
 from flaxnlp.optim import registry as optimizers
+from flaxnlp.tasks import classification
 from flaxnlp.train import trainer
+
+import own_data_testing
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 NAMES = sorted(optimizers.OPTIMIZERS)
@@ -107,3 +111,53 @@ def test_adax_rejects_an_adam_b2():
   with pytest.raises(ValueError, match="looks like Adam's β2"):
     optimizers.make_optimizer(opt_config("adax", b2=0.999), num_steps=10)
 
+
+
+@pytest.mark.parametrize("name", ["adamw", "tiger"])
+def test_encoder_lr_multiplier_is_the_encoder_subtrees_learning_rate(name):
+  """Two steps with lr 0.1 and multiplier 0.25: the encoder leaves move exactly as the same
+  optimizer at lr 0.025 moves them (decoupled decay included), the head as at lr 0.1."""
+  rng = np.random.default_rng(0)
+  params = {"encoder": {"kernel": jnp.asarray(rng.normal(size=(3, 2)), jnp.float32),
+                        "bias": jnp.asarray(rng.normal(size=2), jnp.float32)},
+            "head": {"kernel": jnp.asarray(rng.normal(size=(2, 2)), jnp.float32)}}
+  grads = [jax.tree.map(lambda p: jnp.asarray(rng.normal(size=p.shape), jnp.float32), params)
+           for _ in range(2)]
+
+  def run(tx, tree):
+    state, out = tx.init(tree), []
+    for g in grads:
+      updates, state = tx.update({k: g[k] for k in tree}, state, tree)
+      out.append(updates)
+    return out
+
+  tx, _ = optimizers.make_optimizer(
+      opt_config(name, weight_decay=0.1, encoder_lr_multiplier=0.25), num_steps=10)
+  scaled = run(tx, params)
+  for key, lr in (("encoder", 0.025), ("head", 0.1)):
+    ref_tx, _ = optimizers.make_optimizer(opt_config(name, weight_decay=0.1, learning_rate=lr),
+                                          num_steps=10)
+    expected = run(ref_tx, {key: params[key]})
+    for got, want in zip(scaled, expected):
+      jax.tree.map(lambda a, b: np.testing.assert_allclose(np.asarray(a), np.asarray(b),
+                                                           rtol=1e-6, atol=1e-9),
+                   got[key], want[key])
+
+
+
+def test_trainer_applies_the_multiplier_to_the_tasks_encoder(tmp_path):
+  """Multiplier 0 freezes exactly the task's `encoder_key` subtree; the classifier still trains."""
+  train = own_data_testing.write(tmp_path, "train.tsv", "今天很开心\t喜悦\n气死我了\t愤怒\n" * 4)
+  config = own_data_testing.tiny_config("classification", classification.task_args(
+      vocab=str(paths.chinese_bert_vocab()), maxlen=16, dataset="tsv",
+      files=dict(train=str(train), eval=str(train), test="", labels="")), buckets=(16,))
+  with config.unlocked():
+    config.optimizer.update(opt_config("adamw", learning_rate=1e-2, encoder_lr_multiplier=0.0))
+  tr = trainer.Trainer(config, tmp_path / "w", devices=jax.devices()[:1])
+  state = tr._init(tr.rng)  # pylint: disable=protected-access
+  before = jax.tree.map(np.asarray, state.params)
+  state, _ = tr.train_step(state, next(tr.train_iterator()))
+  changed = jax.tree.map(lambda a, b: not np.array_equal(a, np.asarray(b)), before, state.params)
+  assert tr.task.encoder_key == ("encoder",) and set(changed) == {"encoder", "classifier"}
+  assert not any(jax.tree.leaves(changed["encoder"]))
+  assert all(jax.tree.leaves(changed["classifier"]))
