@@ -22,7 +22,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from flaxnlp import configs
 from flaxnlp.data.formats.qa import QAExample
 from flaxnlp.errors import UserError
 from flaxnlp.tasks import rc_samples
@@ -81,10 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
   args = parser.parse_args(argv)
   from flaxnlp.train import trainer as trainer_lib  # pylint: disable=import-outside-toplevel
   try:
-    config = configs.load_workdir_config(args.workdir)
-    if config.task != "reading_comprehension":
-      raise UserError(f"{args.workdir} trained task {config.task!r}, not reading_comprehension")
-    trainer = trainer_lib.Trainer(config, args.workdir)
+    trainer = trainer_lib.from_workdir(args.workdir, "reading_comprehension")
     examples = list(trainer.examples(args.split or trainer.eval_split))[:args.limit]
     report = first_token_report(trainer.task, trainer.load_eval_params(args.latest), examples)
   except UserError as e:

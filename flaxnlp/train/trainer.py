@@ -514,6 +514,15 @@ def run(config: ml_collections.ConfigDict, workdir: str | pathlib.Path, mode: st
   return RunResult(mode, predictions=_predict_file(trainer, predict_input, predict_output))
 
 
+def from_workdir(workdir: str | pathlib.Path, task: str) -> Trainer:
+  """The Trainer of a trained `workdir` under its saved config (diagnostics read it); a UserError
+  unless the workdir trained `task`."""
+  config = configs.load_workdir_config(workdir)
+  if config.task != task:
+    raise UserError(f"{workdir} trained task {config.task!r}, not {task}")
+  return Trainer(config, workdir)
+
+
 def _check_init_checkpoint(config: ml_collections.ConfigDict) -> None:
   """UserError when a warm start is required but not set, or its path does not exist."""
   path = config.init_checkpoint
