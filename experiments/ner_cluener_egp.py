@@ -10,8 +10,8 @@
 Variants: `:zh-small` (the default, `configs.DEFAULT_START`: fine-tunes the shipped
 `weights/zh-small`, a RoFormer of 4 layers, hidden 256; EGP head d = 64, maxlen 64, batch 32,
 AdamW 1e-3 (chosen on held-out training sentences, below), 10% warm-up, linear decay, 5 epochs =
-1,679 steps, dev F1 every epoch, best checkpoint by dev F1), `:scratch` (the set-up below: a random-init encoder),
-`:pretrained` (BERT-base, the post's set-up).
+1,679 steps, dev F1 every epoch, best checkpoint by dev F1), `:scratch` (the set-up below: a
+random-init encoder), `:pretrained` (BERT-base, the post's set-up).
 
 Data: `train.json` (10,748) and `dev.json` (1,343) of CLUENER2020 in `../shared/data/cluener2020`
 (or `--config.task_args.data_dir=DIR`; from github.com/CLUEbenchmark/CLUENER2020, where the dev
@@ -27,8 +27,8 @@ Published (ALGORITHMS §4.6, BERT-base, `:pretrained`): EGP dev 80.66 / test 80.
 CRF 79.51 / 78.70.
 
 Measured here (2 idle CPU cores, one run at a time):
-  `:zh-small`: dev F1 0.741 (P 0.769, R 0.716) in 20.1 min (1.42 steps/s on this session's host;
-  the same step ran at 1.77 on an earlier one); after epochs 1–5: 0.544 / 0.698 / 0.722 / 0.737 /
+  `:zh-small`: dev F1 0.741 (P 0.769, R 0.716) in 20.1 min (1.42 steps/s; the same step ran at
+  1.77 in an earlier run, the host's speed varies); after epochs 1–5: 0.544 / 0.698 / 0.722 / 0.737 /
   0.741. Per type: game 0.82, movie 0.80, name 0.80, position 0.78, government 0.77, organization
   0.77, company 0.76, book 0.75, scene 0.58, address 0.53. The learning rate was chosen on a
   holdout of the training set (`--config.train.holdout_fraction=0.2`, 2,150 sentences held out,
