@@ -27,15 +27,15 @@ Published (ALGORITHMS §4.6, BERT-base, `:pretrained`): EGP dev 80.66 / test 80.
 CRF 79.51 / 78.70.
 
 Measured here (2 idle CPU cores, one run at a time):
-  `:zh-small`: dev F1 0.741 (P 0.769, R 0.716) in 20.1 min (1.42 steps/s; the same step ran at
-  1.77 in an earlier run, the host's speed varies); after epochs 1–5: 0.544 / 0.698 / 0.722 / 0.737 /
+  `:zh-small`: dev F1 0.741 (P 0.769, R 0.716) in 20.1 min (1.42 steps/s; the same step ran at 1.77
+  in an earlier run, the host's speed varies); after epochs 1–5: 0.544 / 0.698 / 0.722 / 0.737 /
   0.741. Per type: game 0.82, movie 0.80, name 0.80, position 0.78, government 0.77, organization
   0.77, company 0.76, book 0.75, scene 0.58, address 0.53. The learning rate was chosen on a
-  holdout of the training set (`--config.train.holdout_fraction=0.2`, 2,150 sentences held out,
-  the same 1,679 steps): held-out F1 after epochs 1–5 was 0.609 / 0.681 / 0.704 / 0.723 / 0.728 at
-  1e-3 against 0.527 / 0.614 / 0.671 / 0.702 / 0.709 at the earlier 3e-4 (ELECTRA-Small's
-  fine-tuning rate), which gave 0.716 on dev. GP and the CRF share this config and its rate
-  (README, "CRF vs GP vs EGP").
+  holdout of the training set (`--config.train.holdout_fraction=0.2`, 2,150 sentences held out, the
+  same 1,679 steps): held-out F1 after epochs 1–5 was 0.609 / 0.681 / 0.704 / 0.723 / 0.728 at 1e-3
+  against 0.527 / 0.614 / 0.671 / 0.702 / 0.709 at the earlier 3e-4 (ELECTRA-Small's fine-tuning
+  rate), which gave 0.716 on dev. GP and the CRF share this config and its rate (README, "CRF vs GP
+  vs EGP").
   `:scratch`: dev F1 0.582 (P 0.633,
 R 0.539) in 16.7 min (4.8 steps/s); per type: game 0.78, position 0.70, movie 0.68, organization
 0.65, book 0.63, name 0.62, company 0.56, government 0.47, scene 0.36, address 0.26. Dev F1 after
