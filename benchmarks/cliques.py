@@ -1,4 +1,4 @@
-"""Clique-search stress test (ALGORITHMS §5.2): memoised `clique_search` vs the literal recursion.
+"""Clique-search stress test (blog 8926): memoised `clique_search` vs the literal recursion.
 
 Graphs: (a) dense graphs of n nodes missing m random links (n = 30..40, m = 2..8), (b) random
 graphs with n = 20..60 nodes and link probability p. The literal recursion (written here, no memo)

@@ -9,7 +9,7 @@ Both updates are `jax.jit(update, donate_argnums=(0, 2))` over (params, grads, o
 update runs in place. Prints the median of `--runs` timed calls after a warm-up (the two
 optimizers' calls interleaved), the effective
 memory bandwidth (7 float32 arrays of the tree's size read or written per update; the physical
-anchor is ≈ 37 GB/s for a donated elementwise op on the project machine, PERF.md), and the ratio
+anchor is ≈ 37 GB/s for a donated elementwise op on a 2-core CPU, docs/benchmarks.md), and the ratio
 AdaX / Adam (target ≤ 1.1: AdaX does the same memory traffic as Adam — two moments — plus one
 scalar expm1 per step). Never asserts timings.
 

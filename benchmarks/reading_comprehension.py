@@ -8,7 +8,7 @@ Both decoders answer the same questions with the same random UniLM (`Bert(mlm_he
 * ours: `flaxnlp.tasks.rc_samples.answer_questions` — the passages of all questions of a batch
   in one `generate` call (prompt encoded once, one new position per step against the key/value
   cache, the vote and the n-gram constraint inside the jitted loop);
-* naive: the original algorithm (ALGORITHMS.md §1.5, bert4keras `ReadingComprehension`), written
+* naive: the original algorithm (kexue.fm/archives/7115, bert4keras `ReadingComprehension`), written
   below: one question at a time, every step re-runs the full model over `prompt_i ++ beam_b` for
   every active passage i and beam b, then votes Σp²/(1+Σp), applies the n-gram constraint on the
   host and keeps the best candidates.

@@ -1,4 +1,4 @@
-"""Checks ‖∇_x f‖² Σ_t (1+‖h_t‖²)/(‖W_t‖²‖∇_x h_t‖²) ≤ ‖∇_θ f‖² (ALGORITHMS.md §3.1) on real MLPs.
+"""Checks ‖∇_x f‖² Σ_t (1+‖h_t‖²)/(‖W_t‖²‖∇_x h_t‖²) ≤ ‖∇_θ f‖² (blog 8796) on real MLPs.
 
   .venv/bin/python experiments/gradient_penalty_inequality.py           # 47 s wall here
   .venv/bin/python experiments/gradient_penalty_inequality.py --quick   # 15 s wall here

@@ -90,7 +90,7 @@ def task_args(task: str, **overrides) -> ml_collections.ConfigDict:
 # from `init_checkpoint` (required), bert4keras Adam at a constant rate, no warm-up, weight decay
 # or clipping, `epochs` passes at `batch_size`; `overrides` are the set-up's other fields.
 PUBLISHED_SETUPS = {
-    # bojone's GlobalPointer / Efficient GlobalPointer NER scripts (ALGORITHMS §4.5)
+    # bojone's GlobalPointer / Efficient GlobalPointer NER scripts (github.com/bojone/GlobalPointer)
     "gp_ner": dict(epochs=10, batch_size=16, learning_rate=2e-5, overrides={
         "task_args.maxlen": 256, "task_args.eval_maxlen": 512,
         "train.buckets": (64, 128, 256, 512), "train.eval_batch_size": 16}),

@@ -1,4 +1,4 @@
-"""The input/parameter gradient inequality of an MLP (ALGORITHMS.md §3.1; blog 8796).
+"""The input/parameter gradient inequality of an MLP (kexue.fm/archives/8796).
 
 The maths of `experiments/gradient_penalty_inequality.py`: both sides of the inequality that
 relates the input-gradient penalty to the parameter-gradient penalty of

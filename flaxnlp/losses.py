@@ -380,7 +380,7 @@ def global_pointer_blockwise_loss(factors: SpanFactors, mask: jnp.ndarray, posit
                                   block_size: int = 128) -> jnp.ndarray:
   """ZLPR GlobalPointer loss without materialising the [B, H, N, N] logits.
 
-  Per example and head α (ALGORITHMS §4.4 / §6.1), with s from `factors` and P_α the labelled cells:
+  Per example and head α (blogs 8373, 7359), with s from `factors` and P_α the labelled cells:
 
     L_α = log(1 + Σ_{(i,j) ∈ P_α, valid} e^{−s_α(i,j)})
         + log(1 + Σ_{(i,j) ∉ P_α, valid} e^{s_α(i,j)})

@@ -10,7 +10,7 @@ them from a config (`config.regularizer.name`) without task code:
 `nn.Module.perturb` (the BERT encoder perturbs its token embeddings), so its gradient is the
 gradient with respect to the embedded input sequence.
 
-References (ALGORITHMS.md §3): Su Jianlin, blog 7234 (FGM ≈ gradient penalty), 8796 (input vs
+References: Su Jianlin, blog 7234 (FGM ≈ gradient penalty), 8796 (input vs
 parameter gradient penalty), after Dherin et al., arXiv:2111.15090.
 """
 from collections.abc import Callable, Sequence

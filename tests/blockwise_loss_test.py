@@ -1,5 +1,5 @@
 """Blockwise GlobalPointer loss against the dense path: layer logits → ZLPR loss written here
-(ALGORITHMS §4.4 / §6.1), in value and in gradients wrt the layer parameters and the inputs."""
+(blogs 8373, 7359), in value and in gradients wrt the layer parameters and the inputs."""
 import functools
 
 import flax.linen as nn

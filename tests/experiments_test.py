@@ -103,7 +103,7 @@ def test_experiment_configs_import_only_configs_and_paths(name):
 
 
 def test_published_ner_setup_is_bojones():
-  """ALGORITHMS §4.5: BERT-base, maxlen 256 (512 to evaluate), batch 16, 10 epochs, Adam 2e-5
+  """bojone/GlobalPointer: BERT-base, maxlen 256 (512 to evaluate), batch 16, 10 epochs, Adam 2e-5
   constant, no warm-up or decay; CLUENER has 10,748 training sentences → 10 × 672 steps."""
   c = runpy.run_path(str(ROOT / "ner_cluener_egp.py"))["get_config"]("pretrained")
   assert (c.model.hidden_size, c.model.num_hidden_layers, c.model.intermediate_size) == (

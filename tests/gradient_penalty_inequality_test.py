@@ -1,4 +1,4 @@
-"""The input/parameter gradient inequality (ALGORITHMS.md §3.1) of
+"""The input/parameter gradient inequality (kexue.fm/archives/8796) of
 `gradient_inequality.inequality_sides`.
 
 Tight case (derivation): per layer t the proof uses ‖∇_x f‖ = ‖(W_t J_t)ᵀ δ_t‖ ≤ ‖δ_t‖‖W_t‖‖J_t‖

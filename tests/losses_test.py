@@ -5,7 +5,7 @@ References written here (never the code under test):
     evaluated with a stable log-add-exp over the explicit list of kept terms;
   * `np_zlpr_pairwise`: blog 7359's pairwise derivation for hard labels,
     log(1 + Σ_{i∈pos, j∈neg} e^{s_j - s_i} + Σ_neg e^{s_j} + Σ_pos e^{-s_i}), summed term by term;
-  * `np_bert4keras_sparse`: the a + log(1 - e^{b-a}) evaluation of ALGORITHMS.md §6.3 in float32,
+  * `np_bert4keras_sparse`: bert4keras' a + log(1 - e^{b-a}) evaluation (blog 8888) in float32,
     used only to show that the stress inputs really break the naive formula;
   * `np_seq2seq`: log-softmax cross-entropy with a hand-written target mask.
 """
@@ -63,7 +63,7 @@ def np_lse32(x):
 
 
 def np_bert4keras_sparse(s, idx, clip):
-  """bert4keras' sparse evaluation (ALGORITHMS.md §6.3), float32, one row, no mask_zero."""
+  """bert4keras' sparse evaluation (kexue.fm/archives/8888), float32, one row, no mask_zero."""
   y = np.concatenate([np.asarray(s, np.float32), np.zeros(1, np.float32)])
   pos_scores = y[idx]
   pos_loss = np_lse32(np.concatenate([-pos_scores, np.zeros(1, np.float32)]))

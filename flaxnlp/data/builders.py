@@ -8,7 +8,7 @@ grain source as it stands (`grain.MapDataset.source(source)`); the trainer uses 
 evaluation when `config.train.tfds_data_dir` is set.
 
 Without TensorFlow, tfds builds `GeneratorBasedBuilder`s only with `file_format="array_record"` and
-reads them only through `as_data_source` (JAX_STACK.md §3.1).
+reads them only through `as_data_source`.
 
 Original files (tfds' `manual_dir`): the builder reads nothing itself. `_generate_examples` calls
 `examples()`, i.e. the task's own reader, so the original files are wherever the task's config says

@@ -1,6 +1,6 @@
 """Mapping between inclusive character spans and inclusive token spans through token offsets.
 
-Conventions (ALGORITHMS §4.4): a character span `(start, end)` and a token span `(i, j)` are both
+Conventions (blog 8373): a character span `(start, end)` and a token span `(i, j)` are both
 INCLUSIVE. `offsets` is one `(char_start, char_end)` half-open pair per token, as returned by
 `flaxnlp.data.tokenizer.Tokenizer.encode`; special tokens have the empty offset `(0, 0)` and never
 match a character. A character span maps to a token span only when its first character is the

@@ -5,7 +5,7 @@ key/value cache (`Bert.decode_step`) inside one jitted `lax.while_loop`. Results
 the model over the whole sequence every step (bert4keras `AutoRegressiveDecoder`), which is what
 tests/autoregressive_test.py checks.
 
-Beam search follows bert4keras `AutoRegressiveDecoder.beam_search` (ALGORITHMS.md §1.5):
+Beam search follows bert4keras `AutoRegressiveDecoder.beam_search` (kexue.fm/archives/7115):
   * step score = log(v + 1e-12), v the softmax (or the processor's output); a hypothesis' score is
     the sum of its step scores; no length penalty;
   * each step keeps the best `k` of (k beams x V) candidates, k starting at `beam_size`;

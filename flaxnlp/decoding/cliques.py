@@ -1,4 +1,4 @@
-"""GPLinker event decoding: clique search over argument nodes (ALGORITHMS §5.2), pure Python.
+"""GPLinker event decoding: clique search over argument nodes (kexue.fm/archives/8926), pure Python.
 
 A node is `(event_type, role, h, t)` with an inclusive token span `(h, t)`; `links` is a set of
 span pairs `(h1, t1, h2, t2)` (both orders stored), so nodes with identical spans share their link

@@ -2,7 +2,7 @@
 
 A question has P passages; every passage i is decoded as its own row (`[CLS] p_i [SEP] q [SEP]`
 followed by the shared generated answer prefix), and at every step the passages' next-token
-distributions are combined into one score per token (ALGORITHMS.md §1.5):
+distributions are combined into one score per token (kexue.fm/archives/7115):
 
 * answerability, decided once at step 0: passage i stays *active* iff
   argmax_k P[i, beam 0, k] != [SEP]; when no passage is active the answer is "" (the scores put

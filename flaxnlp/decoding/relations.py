@@ -1,4 +1,4 @@
-"""GPLinker relation decoding (ALGORITHMS §5.1): subjects × objects × predicates, pure numpy."""
+"""GPLinker relation decoding (blog 8888): subjects × objects × predicates, pure numpy."""
 from typing import List, Tuple
 
 import numpy as np

@@ -123,7 +123,7 @@ class _SpanHead(nn.Module):
 
 
 class GlobalPointer(_SpanHead):
-  """GlobalPointer: s_α(i, j) = (R_i q_{i,α})·(R_j k_{j,α}) / sqrt(d) (ALGORITHMS §4.1).
+  """GlobalPointer: s_α(i, j) = (R_i q_{i,α})·(R_j k_{j,α}) / sqrt(d) (kexue.fm/archives/8373).
 
   [q_{i,α} | k_{i,α}] = channels [α·2d, (α+1)·2d) of Dense `dense`(h_i) ∈ R^{H·2d}; R_p is the
   interleaved RoPE rotation at position p (when `use_rope`). 2dH(D+1) parameters.
@@ -152,7 +152,7 @@ class GlobalPointer(_SpanHead):
 
 
 class EfficientGlobalPointer(_SpanHead):
-  """Efficient GlobalPointer (ALGORITHMS §4.2).
+  """Efficient GlobalPointer (kexue.fm/archives/8877).
 
   u_i = `p_dense`(h_i) ∈ R^{2d}; q_i = u_i[0::2], k_i = u_i[1::2]; c_i = `q_dense`(u_i) ∈ R^{2H}
   (from the pre-RoPE u_i);

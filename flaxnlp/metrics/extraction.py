@@ -1,4 +1,4 @@
-"""Relation- and event-extraction metrics as GPLinker's `evaluate` (ALGORITHMS §5.1, §5.2).
+"""Relation- and event-extraction metrics as GPLinker's `evaluate` (blogs 8888, 8926).
 
 All scores are micro P/R/F1 with P = x/y, R = x/z, F1 = 2x/(y+z) (x = matches, y = predicted,
 z = gold); a zero denominator gives 0 (bojone adds 1e-10 instead, same values up to 1e-10).

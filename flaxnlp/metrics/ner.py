@@ -1,4 +1,4 @@
-"""Entity-level NER metrics on character spans (ALGORITHMS §4.4; bojone's `evaluate`).
+"""Entity-level NER metrics on character spans (kexue.fm/archives/8373; bojone's `evaluate`).
 
 An entity is a triple `(start, end, type)` of INCLUSIVE character indices. Over a dataset,
 

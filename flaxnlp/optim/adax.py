@@ -58,7 +58,7 @@ def scale_by_adax(
   with the equivalent EMA form v̂_t = v̂_{t-1} + w_t (g_t² − v̂_{t-1}), w_t = β2/((1+β2)^t − 1)
   (= 1 − β̂_t; w_1 = 1 so v̂_1 = g_1²). Ten million float32 steps stay finite.
 
-  ε placement (the implementations differ; ALGORITHMS.md §2.2):
+  ε placement (the implementations differ: arXiv:2004.09740's code, bojone/adax, blog 7387):
     * ``"sqrt_vhat"`` (default; bojone's AdaX_V2): m / (sqrt(v̂) + ε), ε = 1e-6.
     * ``"sqrt_v"`` (paper's PyTorch code, ε = 1e-12 there): lr·sqrt(c_t)·m / (sqrt(v_t) + ε),
       i.e. m / (sqrt(v̂) + ε/sqrt(c_t)).

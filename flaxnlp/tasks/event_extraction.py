@@ -1,4 +1,4 @@
-"""GPLinker event extraction task "event_extraction" (ALGORITHMS §5.2) on DuEE 1.0 or DuEE-fin.
+"""GPLinker event extraction task "event_extraction" (blog 8926) on DuEE 1.0 or DuEE-fin.
 
 Model (`flaxnlp.tasks.gplinker`): BERT + three Efficient GlobalPointer heads — argument head over
 the C (event_type, role) labels with the trigger as role 触发词 (RoPE on, tril on), head-link and

@@ -1,4 +1,4 @@
-"""GPLinker (ALGORITHMS §5): the model and task machinery shared by relation and event extraction.
+"""GPLinker (blogs 8888, 8926): the model and task machinery of relation and event extraction.
 
 Model: an encoder and three Efficient GlobalPointer heads, each given by a `HeadSpec` (name,
 types, RoPE, tril mask); it returns their [B, H_i, N, N] logits in order. Labels: sparse pair

@@ -1,4 +1,4 @@
-"""GPLinker sparse labels (ALGORITHMS §5.1, §5.2): token-span sets -> padded index arrays.
+"""GPLinker sparse labels (blogs 8888, 8926): token-span sets -> padded index arrays.
 
 A pair (h, t) of head H is the index `h·N + t` into the head's flattened (N, N) logits (N = padded
 batch length); each head's set is padded with 0 to K entries and an empty set is the dummy `{0}` —

@@ -8,7 +8,7 @@ The "crf" head is the baseline of the GP posts (bert4keras's NER CRF example): a
 BIO-constrained Viterbi in `predict` and tag paths → the same spans (`flaxnlp.decoding.bio`); it
 refuses data with overlapping (nested) gold entities.
 
-Data flow (ALGORITHMS §4.4):
+Data flow (kexue.fm/archives/8373):
   * `featurize`: `[CLS] text [SEP]` cut to `maxlen` tokens; for training, each gold character span
     `(start, end, type)` maps to a token span (i, j) through the token offsets. Spans whose first or
     last character is not a token boundary, or that were cut off by truncation, are dropped from the

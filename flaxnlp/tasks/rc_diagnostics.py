@@ -3,7 +3,7 @@
 For every passage of a split's first `limit` questions, the first-token distribution at the end of
 the prompt `[CLS] p [SEP] q [SEP]` (what decoding step 0 sees, `rc_samples.decoding_prompts`) is
 summarised separately for the passages that carry an answer and those that do not: mean P([SEP]),
-how often [SEP] is the argmax (the no-answer rule then drops the passage, ALGORITHMS §1.5) and,
+how often [SEP] is the argmax (the no-answer rule then drops the passage, blog 7115) and,
 for answer-bearing passages, the probability and rank of the answer's first token. A model whose
 answers all come out empty shows here whether it cannot find answers (low P(gold first)) or only
 will not commit to them (P(gold first) high but under P([SEP])).

@@ -1,6 +1,6 @@
 """Training samples and decoding prompts of seq2seq reading comprehension (bert4keras example).
 
-Follows `examples/task_reading_comprehension_by_seq2seq.py` (ALGORITHMS.md §1.3, §1.5):
+Follows `examples/task_reading_comprehension_by_seq2seq.py` (kexue.fm/archives/7115):
 
 * training sample (fresh every epoch): one passage of the question drawn at random (uniformly, as
   bert4keras; with `answer_passage_rate` r > 0, with probability r among the passages that
@@ -113,7 +113,7 @@ def answer_questions(model, params, tokenizer, questions: Sequence[tuple[str, Se
   `max_p_len + max_q_len` tokens and to `group_size` passages per question (default: the largest
   count in the batch; padding rows `[CLS] [SEP]` never vote), so repeated calls with the same
   group size reuse one compiled decoder. Decoding is bert4keras beam search over the vote
-  (ALGORITHMS.md §1.5): step-0 no-answer exclusion, optional extractive constraint, scores
+  (kexue.fm/archives/7115): step-0 no-answer exclusion, optional extractive constraint, scores
   log(vote + eps), at most `max_a_len` tokens.
 
   Args:

@@ -1,6 +1,6 @@
 """Reading comprehension by UniLM seq2seq with multi-passage voting (task "reading_comprehension").
 
-bert4keras `examples/task_reading_comprehension_by_seq2seq.py` (ALGORITHMS.md §1):
+bert4keras `examples/task_reading_comprehension_by_seq2seq.py` (kexue.fm/archives/7115):
 
 * model: `Bert(mlm_head=True)` run with the UniLM mask (`attention="unilm"`); its vocabulary size
   is the tokenizer's (the simplified vocabulary when `simplified_vocab`);

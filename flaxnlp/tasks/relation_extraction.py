@@ -1,4 +1,4 @@
-"""GPLinker relation extraction task "relation_extraction" (ALGORITHMS §5.1) on DuIE-shaped files.
+"""GPLinker relation extraction task "relation_extraction" (blog 8888) on DuIE-shaped files.
 
 Model (`flaxnlp.tasks.gplinker`): BERT + three Efficient GlobalPointer heads — entity (2 types:
 subject, object; RoPE on, tril on), head-head and tail-tail (one type per predicate; RoPE off,

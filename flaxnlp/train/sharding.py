@@ -1,7 +1,7 @@
 """Device mesh, parameter/optimizer-state shardings from logical axis names, and global batches.
 
 The mesh has the axes ("data", "fsdp", "tensor") with `AxisType.Auto` (GSPMD propagation; stock
-Linen layers fail on an Explicit FSDP mesh, see JAX_STACK.md §3.3). Parameters carry logical axis
+Linen layers fail on an Explicit FSDP mesh). Parameters carry logical axis
 names (`nn.with_logical_partitioning`); `config.sharding_rules` maps them to mesh axes. Leaves
 without names, and dimensions that a mesh axis does not divide, are replicated.
 """

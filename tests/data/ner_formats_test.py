@@ -1,6 +1,6 @@
 """NER readers: hand-written fixtures for every format (incl. malformed input) and real-data counts.
 
-Expected spans of the fixtures are worked out by hand; real-data counts come from DATA.md and the
+Expected spans of the fixtures are worked out by hand; real-data counts come from the
 SOURCE.md files of ../shared/data (taken with independent scripts), not from this code.
 """
 import collections
@@ -235,7 +235,7 @@ def _msra(split):
 
 
 @pytest.mark.parametrize("split, sentences, chars, proper, repairs", [
-    # DATA.md Part 1 §3.1: entity counts are spans opened by B-/S- tags.
+    # Entity counts are spans opened by B-/S- tags.
     ("train", 50658, 2169879, {"PER": 17615, "LOC": 36517, "ORG": 20571},
      {"M-PER without B-PER": 3, "M-ORG without B-ORG": 3}),
     ("test", 4631, 172601, {"PER": 1973, "LOC": 2877, "ORG": 1331},

@@ -1,6 +1,6 @@
 """Tokenizer tests on the real Chinese (bert-base-chinese) and English (MiniLM) vocabularies.
 
-References: the ids DATA.md records, HF `transformers.BertTokenizer` (pure-Python BERT) and
+References: ids read off the vocab.txt files, HF `transformers.BertTokenizer` (pure-Python BERT) and
 `BertTokenizerFast`, hand-worked truncation / decode examples, and in-test re-statements of the
 bert4keras truncation loop and simplified-vocabulary rule.
 """

@@ -1,6 +1,6 @@
 """Tests of multi-passage voting, no-answer and extractive constraint (flaxnlp.decoding.rc_vote).
 
-The reference is a direct numpy/Python transcription of ALGORITHMS.md §1.5 (bert4keras
+The reference is a direct numpy/Python transcription of kexue.fm/archives/7115 (bert4keras
 `ReadingComprehension.predict` + `beam_search`): passages are filtered by list comprehension at
 step 0, the n-gram table is a dict of Python sets, and the vote is computed on the kept passages.
 """

@@ -7,7 +7,7 @@ from flaxnlp.layers import attention
 
 
 def test_unilm_mask_worked_example():
-  # ALGORITHMS.md §1.1: segments [0,0,0,0,1,1,1,pad,pad]; padding carries segment 0.
+  # kexue.fm/archives/6933: segments [0,0,0,0,1,1,1,pad,pad]; padding carries segment 0.
   segments = np.array([[0, 0, 0, 0, 1, 1, 1, 0, 0]])
   tokens = np.array([[2, 11, 12, 3, 21, 22, 3, 0, 0]])
   s = [1, 1, 1, 1, 0, 0, 0, 0, 0]   # source query: sees the 4 source keys only

@@ -1,4 +1,4 @@
-"""GlobalPointer / Efficient GlobalPointer against numpy implementations of ALGORITHMS §4.1–§4.3,
+"""GlobalPointer / Efficient GlobalPointer against numpy implementations of blogs 8373 and 8877,
 plus the host-side decoding and label helpers."""
 import flax.linen as nn
 import jax

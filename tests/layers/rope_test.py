@@ -1,4 +1,4 @@
-"""Interleaved RoPE against a numpy implementation of ALGORITHMS §4.1 step 3."""
+"""Interleaved RoPE (kexue.fm/archives/8373) against a numpy implementation."""
 import numpy as np
 import pytest
 

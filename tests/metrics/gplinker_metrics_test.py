@@ -1,4 +1,4 @@
-"""GPLinker metrics (ALGORITHMS §5.1, §5.2) on hand-computed cases."""
+"""GPLinker metrics (kexue.fm/archives/8888, kexue.fm/archives/8926) on hand-computed cases."""
 import pytest
 
 from flaxnlp.metrics import extraction

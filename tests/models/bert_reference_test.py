@@ -51,7 +51,7 @@ def test_minilm_hf_directory_matches_transformers(minilm):
   config, params = checkpoints.load_pretrained(directory)
   assert (config.hidden_size, config.num_hidden_layers, config.vocab_size) == (384, 6, 30522)
   out = _check_against_hf(config, params, batch, reference)
-  # Semantic sanity (DATA.md §1.1): mean pooling + L2 normalisation.
+  # Semantic sanity (all-MiniLM-L6-v2's pooling): mean pooling + L2 normalisation.
   mask = batch["attention_mask"][..., None]
   emb = (np.asarray(out.last_hidden_state) * mask).sum(1) / mask.sum(1)
   emb /= np.linalg.norm(emb, axis=-1, keepdims=True)

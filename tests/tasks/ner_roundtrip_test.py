@@ -108,7 +108,7 @@ def test_cmeee_nested_spans_round_trip():
   total, lost, nested = _round_trip(task, examples)
   print(f"CMeEE-V2 dev/5: {total} gold spans, {lost} not expressible, {nested} nested pairs kept")
   assert len(examples) == 1000
-  assert nested > 500  # DATA.md: 4,522 nested pairs in all 5,000 records
+  assert nested > 500  # 4,522 nested pairs in all 5,000 records
   assert lost <= 0.05 * total
 
 

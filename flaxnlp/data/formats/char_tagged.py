@@ -36,7 +36,7 @@ PathLike = Union[str, os.PathLike]
 
 SCHEMES = {"BIO": frozenset("BI"), "BIOES": frozenset("BIES"), "BMES": frozenset("BMES")}
 
-# Official SIGHAN-2006 split of msra.txt, in segments (DATA.md Part 1 §3.1).
+# Official SIGHAN-2006 split of msra.txt, in segments (train 50,658, test 4,631).
 MSRA_SPLITS = {"train": (0, 50658), "test": (50658, 55289)}
 
 
