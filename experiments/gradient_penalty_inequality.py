@@ -1,13 +1,12 @@
 """Checks ‖∇_x f‖² Σ_t (1+‖h_t‖²)/(‖W_t‖²‖∇_x h_t‖²) ≤ ‖∇_θ f‖² (blog 8796) on real MLPs.
 
-  .venv/bin/python experiments/gradient_penalty_inequality.py           # 47 s wall here
-  .venv/bin/python experiments/gradient_penalty_inequality.py --quick   # 15 s wall here
-(measured on the 2 shared CPU cores of the project machine.)
+  .venv/bin/python experiments/gradient_penalty_inequality.py           # 47 s on a 2-core CPU
+  .venv/bin/python experiments/gradient_penalty_inequality.py --quick   # 15 s
 
 What it verifies (blog 8796 after Dherin et al. arXiv:2111.15090; the bound behind "penalising
 parameter gradients implicitly penalises input gradients"):
   1. random MLPs (depth 1–4, width 64, activations tanh, relu, gelu, sigmoid, identity at every
-     layer — the setting of §3.1; LeCun-normal init) at a random input, f = a random linear
+     layer — the post's setting; LeCun-normal init) at a random input, f = a random linear
      read-out of the last layer;
   2. bag-of-words classifiers on GoEmotions (paths.shared_data_dir()/goemotions; 2,000-word
      vocabulary, 1 or 2 hidden layers of 64 with each activation, linear output layer, multi-label
@@ -19,12 +18,8 @@ message when the data directory is absent. The core computation is
 `flaxnlp.regularizers.inequality_sides` (spectral norms by jnp.linalg.norm(ord=2), Jacobians by
 jax.jacfwd); tests/gradient_penalty_inequality_test.py checks it against numpy and its tight cases.
 
-Measured here (full run): the bound held on all 40 networks. Random nets: ratio 0.03–0.27,
-falling with depth (the sum over layers adds terms whose spectral-norm bounds are loose). Trained
-classifiers: worst-example ratio 0.12–0.65 at init and 0.27–0.72 after training, but the median
-ratio drops in training for most (e.g. tanh, 1 hidden: 0.58 → 0.37; sigmoid, 1 hidden:
-0.32 → 0.09), so "the parameter penalty is roughly proportional to the input penalty" (blog 8796)
-holds only up to a factor that moves by a few × during training.
+Expected: the bound holds on all 40 networks, with ratios 0.03–0.27 on random nets and 0.27–0.72
+on the trained classifiers; the table and its reading: docs/techniques.md#gradient-penalties-and-fgm.
 """
 import argparse
 import collections

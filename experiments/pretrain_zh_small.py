@@ -15,30 +15,11 @@ bert-base-chinese vocabulary (21,128), dropout 0.1, sequence length 128. Objecti
 (15%, 80/10/10) on 80% of the records, UniLM (second part generated left to right) on 20%. AdamW lr
 1e-3 (300 warm-up steps, linear decay to 0 at step 2,400), weight decay 0.01, clipping 1.0, batch 32
 × 128 (2,400 steps = 9.8 M tokens, 1.7 passes over the 45,727 training records). Held-out metrics
-every 300 steps on 512 records. Why 2,400 steps: a 3,600-step schedule passed 0.3 held-out masked
-accuracy at step 900 and was lost with its machine at step 1,600; the shipped run had to fit one
-session.
+every 300 steps on 512 records.
 
-Measured here (2 CPU cores; tests ran beside it for part of the run): 77.4 min (0.517 steps/s, 2,116
-tokens/s); held-out masked accuracy 0.386 (cross-entropy 3.55) against the unigram baseline's 0.042
-(6.67), UniLM next-character accuracy 0.260 (4.63) against 0.040 (7.57); the README's "Pretraining"
-section has the curve. Exported with the second command above (float16, 17 MB).
-
-How the recipe was chosen (held-out records, other jobs on the machine; unigram baseline masked
-accuracy 0.042, cross-entropy 6.67):
-  * whole-word masking, batch 64: 0.132 / 0.136 masked accuracy at steps 500 / 1,000; character
-    masking, batch 64: 0.131 (6.05) at step 400. Both sit on BERT's early plateau, where the two
-    maskings score alike; characters are the easier target to leave it with
-    (`--config.task_args.whole_word_masking=True` keeps whole words);
-  * batch 32 learns more per token: training loss 6.42 after 1.2 M tokens vs 2.0 M at batch 64,
-    for ≈ 20% fewer tokens per second;
-  * lr 1e-3 vs 3e-4 at batch 32, step 400: 0.121 (6.23) vs 0.064 (6.54);
-  * RoPE breaks the plateau: the BERT run of this recipe stayed at 0.128 / 0.134 / 0.134 masked
-    accuracy at steps 600 / 1,200 / 1,800 while its UniLM accuracy rose (0.134 → 0.186): a UniLM
-    target is predicted at the position before it, whose own token already gives a bigram guess,
-    whereas a [MASK] position holds no token, so MLM needs attention to the neighbours, which
-    learned absolute positions are slow to express. The same recipe with RoFormer reached 0.252
-    (4.99) at step 600 (training loss 5.26 vs BERT's 6.09), 0.306 / 0.330 at steps 900 / 1,200.
+Expected (2-core CPU, no GPU): 77.4 min; held-out masked accuracy 0.386 (cross-entropy 3.55)
+against the unigram baseline's 0.042 (6.67), UniLM next-character accuracy 0.260 (4.63) against
+0.040 (7.57). The curve, the corpus and how the recipe was chosen: docs/pretraining.md.
 
 Variant `:tiny` (2 layers, hidden 64, 60 steps on a small built corpus) is for tests.
 """

@@ -1,6 +1,6 @@
 """bojone's seq2seq reading comprehension on WebQA + SogouQA (bert4keras
-`examples/task_reading_comprehension_by_seq2seq.py`, ALGORITHMS.md §1) — for users holding the data
-and the BERT weights; not run here (neither is available on this machine).
+`examples/task_reading_comprehension_by_seq2seq.py`, blog 7115) — for users holding the data and
+the BERT weights; not run (neither is in the shared data).
 
   python launch.py --config experiments/rc_webqa_sogouqa_seq2seq.py --workdir runs/rc_sogou \
       --config.task_args.data_dir=/path/to/dgcnn_datasets \
@@ -28,8 +28,7 @@ vote log(v + 1e-12).
 Expected (blog 7115 / example header; 1/3 Sogou offline split, official tool):
 Accuracy 0.7259, F1 0.8139, Final 0.7699 (±0.5 pt from the random split). Our `sogou_*` metrics
 without `answer_expand` use standard = first passage answer, expansions = all passage answers, a
-close but not identical gold. Time: not measured here (BERT-base, ≈ 8 × 43k samples; GPU/TPU
-needed).
+close but not identical gold. Time: not measured (BERT-base, ≈ 8 × 43k samples; GPU/TPU needed).
 """
 import ml_collections
 
