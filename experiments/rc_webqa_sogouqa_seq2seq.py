@@ -29,6 +29,8 @@ Expected (blog 7115 / example header; 1/3 Sogou offline split, official tool):
 Accuracy 0.7259, F1 0.8139, Final 0.7699 (±0.5 pt from the random split). Our `sogou_*` metrics
 without `answer_expand` use standard = first passage answer, expansions = all passage answers, a
 close but not identical gold. Time: not measured (BERT-base, ≈ 8 × 43k samples; GPU/TPU needed).
+The technique: docs/techniques.md#reading-comprehension-by-seq2seq; the runnable stand-in on
+CMRC 2018: docs/results.md#cmrc-2018.
 """
 import ml_collections
 

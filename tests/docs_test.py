@@ -60,7 +60,7 @@ def offending_lines(pattern: re.Pattern, names) -> list[str]:
 
 def without_code_blocks(markdown: str) -> str:
   """`markdown` with its fenced code blocks removed (their links and '#' lines are not Markdown)."""
-  return re.sub(r"^```.*?^```", "", markdown, flags=re.DOTALL | re.MULTILINE)
+  return re.sub(r"^ *```.*?^ *```", "", markdown, flags=re.DOTALL | re.MULTILINE)
 
 
 def anchor(heading: str) -> str:
@@ -121,6 +121,28 @@ def test_broken_links_are_found(tmp_path):
                                  "```\n[code](c.md)\n```\n[web](https://kexue.fm/archives/8373)\n")
   assert broken_links(tmp_path / "a.md", tmp_path) == ["a.md: b.md (no file b.md)",
                                              "a.md: a.md#other (no heading #other in a.md)"]
+
+
+def test_docs_pages_named_in_code_exist():
+  """Docstrings and comments that send the reader to docs/ name a page and heading that exist."""
+  broken = []
+  for name in tracked_text_files():
+    if not name.endswith(".py"):
+      continue
+    for page, fragment in re.findall(r"\bdocs/([\w-]+\.md)(?:#([\w-]+))?", (ROOT / name).read_text()):
+      path = ROOT / "docs" / page
+      if not path.exists():
+        if f"docs/{page}" not in PAGES_WRITTEN_ELSEWHERE:
+          broken.append(f"{name}: docs/{page}")
+      elif fragment and fragment not in anchors(path):
+        broken.append(f"{name}: docs/{page}#{fragment}")
+  assert not broken, "\n".join(broken)
+
+
+def test_every_experiment_docstring_links_its_docs_page():
+  for path in sorted((ROOT / "experiments").glob("[!_]*.py")):
+    docstring = path.read_text(encoding="utf-8").split('"""')[1]
+    assert re.search(r"\bdocs/[\w-]+\.md", docstring), path.name
 
 
 def test_no_reference_to_files_outside_the_repository():
