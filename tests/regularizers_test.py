@@ -147,7 +147,7 @@ def test_fgm_perturbs_whole_matrix_with_one_norm_and_uses_adversarial_loss_only(
 
 
 def test_fgm_small_epsilon_equals_norm_penalty_gradient():
-  """§3.2: for small ε, ∇_θ L(E + Δ) ≈ ∇_θ [L + ε‖∇_E L‖] (error O(ε²))."""
+  """Blog 7234: for small ε, ∇_θ L(E + Δ) ≈ ∇_θ [L + ε‖∇_E L‖] (error O(ε²))."""
   params, ids, labels = make_problem(4)
   eps = 1e-4
   with jax.enable_x64(True):

@@ -2,7 +2,7 @@
 
 A node is `(event_type, role, h, t)` with an inclusive token span `(h, t)`; `links` is a set of
 span pairs `(h1, t1, h2, t2)` (both orders stored), so nodes with identical spans share their link
-status. `clique_search` is the §5.2 recursion; results are memoised per candidate list, which
+status. `clique_search` is blog 8926's recursion; results are memoised per candidate list, which
 returns exactly the literal recursion's output (the function is pure and the memo key is its
 whole input) while visiting every distinct candidate list once, so shared sub-problems of dense
 graphs with few missing links are not re-expanded (see benchmarks/cliques.py).
@@ -25,7 +25,7 @@ Links = Set[Tuple[int, int, int, int]]
 
 
 def neighbours(x: Node, nodes: Sequence[Node], links: Links) -> List[Node]:
-  """`sorted([x] + [y in nodes : (span(x), span(y)) in links])` (§5.2)."""
+  """`sorted([x] + [y in nodes : (span(x), span(y)) in links])` (blog 8926)."""
   return sorted([x] + [y for y in nodes if (x[2], x[3], y[2], y[3]) in links])
 
 
@@ -50,7 +50,7 @@ DEFAULT_MAX_PAIRS = 2_000_000  # a few seconds of pure Python at most
 
 def clique_search(nodes: Sequence[Node], links: Links,
                   max_pairs: Optional[int] = None) -> List[List[Node]]:
-  """Cliques of `nodes` under span-pair `links`, exactly as the §5.2 pseudo-code.
+  """Cliques of `nodes` under span-pair `links`, exactly as blog 8926's pseudo-code.
 
   For every pair `(x, y)` (i < j in `nodes` order) whose spans are not linked, the candidate
   lists `neighbours(x)` and `neighbours(y)` are collected (first-appearance de-duplicated); with
@@ -97,7 +97,7 @@ def greedy_cliques(nodes: Sequence[Node], links: Links) -> List[List[Node]]:
   """The bounded fallback of `decode_events`: for each node (in `nodes` order) not yet in a
   returned clique, the maximal clique grown from it by adding, in `nodes` order, every node linked
   to all members so far. Covers every node; each list is a maximal clique, sorted; O(n^2) link
-  look-ups plus the growth. Not the §5.2 result (which may split differently)."""
+  look-ups plus the growth. Not blog 8926's result (which may split differently)."""
   adjacent = {x: {y for y in nodes if y != x and (x[2], x[3], y[2], y[3]) in links}
               for x in nodes}
   covered: Set[Node] = set()
@@ -119,7 +119,7 @@ def decode_events(arguments: np.ndarray, head_links: np.ndarray, tail_links: np.
                   labels: Sequence[Tuple[str, str]], length: int, trigger_role: str = "触发词",
                   threshold: float = 0.0, require_trigger: bool = True,
                   max_pairs: Optional[int] = DEFAULT_MAX_PAIRS) -> List[List[Node]]:
-  """GPLinker event decoding of one sample (§5.2, exact order of operations).
+  """GPLinker event decoding of one sample (blog 8926, exact order of operations).
 
   Args:
     arguments: (C, N, N) scores, label c = `labels[c]` = (event_type, role); the trigger is the

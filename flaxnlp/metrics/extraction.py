@@ -47,7 +47,7 @@ Node = Tuple[str, str, str, int]  # (event_type, role, text, char start)
 
 def event_f1(pred: Sequence[Sequence[Sequence[Node]]], gold: Sequence[Sequence[Sequence[Node]]],
              trigger_role: str = "触发词") -> Dict[str, Dict[str, float]]:
-  """bojone's DuEE `evaluate` (§5.2) over documents of events (node lists incl. the trigger).
+  """bojone's DuEE `evaluate` (blog 8926) over documents of events (node lists incl. the trigger).
 
   Event level: predicted events WITH a trigger node, sorted and de-duplicated, match a gold
   (sorted, de-duplicated) event when equal. Argument level: de-duplicated non-trigger nodes of

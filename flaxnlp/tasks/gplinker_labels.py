@@ -92,7 +92,7 @@ def event_pair_sets(events: Sequence[Sequence[Tuple[int, int, int]]], num_labels
 def event_label_index(roles: Dict[str, Sequence[str]], enum_values: Dict[Tuple[str, str], Sequence[str]],
                       trigger_role: str = "触发词") -> List[Tuple[str, str]]:
   """The C (event_type, role) labels: per type, the trigger role then each role, where an enum
-  role is replaced by one label (event_type, value) per enum value (DuEE-fin, §5.2)."""
+  role is replaced by one label (event_type, value) per enum value (DuEE-fin, blog 8926)."""
   labels = []
   for event_type, role_names in roles.items():
     labels.append((event_type, trigger_role))

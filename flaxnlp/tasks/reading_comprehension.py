@@ -68,7 +68,7 @@ class ReadingComprehensionTask(base.Task):
       files: `train` / `eval` / `test` paths of a file format ("" = none; test optional).
       vocab: BERT vocab.txt (default `paths.chinese_bert_vocab()`); lower-cased.
       simplified_vocab: bert4keras `simplified=True` vocabulary (drops `##字` pieces etc.).
-      max_p_len, max_q_len, max_a_len: 256 / 64 / 32 tokens (§1.3).
+      max_p_len, max_q_len, max_a_len: 256 / 64 / 32 tokens (blog 7115).
       beam_size: 2 in the scored (0.77) version, 1 = greedy (current example).
       extractive: n-gram constraint over the answering passages.
       eps: decoding score log(vote + eps) (1e-6 in the scored version).

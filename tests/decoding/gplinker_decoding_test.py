@@ -10,7 +10,7 @@ from flaxnlp.tasks import gplinker_labels as gl
 
 
 def literal_clique_search(argus, links):
-  """§5.2 pseudo-code written out literally (no memo), the reference for `clique_search`."""
+  """Blog 8926's pseudo-code written out literally (no memo), the reference for `clique_search`."""
   def nbrs(x, a):
     return sorted([x] + [y for y in a if (x[2], x[3], y[2], y[3]) in links])
   cand = []

@@ -42,7 +42,7 @@ def beam_search(score_fn, topk, maxlen):
 
 
 class NaiveScorer:
-  """§1.5 pseudo-code: per-passage probabilities, step-0 exclusion, n-gram table, vote."""
+  """Blog 7115's decoding as pseudo-code: per-passage probabilities, step-0 exclusion, n-gram table, vote."""
 
   def __init__(self, probs_fn, prompts, extractive, eps=1e-12):
     self.probs_fn, self.extractive, self.eps = probs_fn, extractive, eps
@@ -301,7 +301,8 @@ QUESTIONS = [("abc", ["hello", "abcjihgf", "fedcbap"]), ("pon", ["ponmlk"]),
     (2, True), pytest.param(1, False, marks=pytest.mark.slow),
     pytest.param(2, False, marks=pytest.mark.slow)])
 def test_answer_questions_matches_full_recompute(beam, extractive):
-  """One batched `generate` call with the processor == the §1.5 decoder re-running the model.
+  """One batched `generate` call with the processor == blog 7115's decoder re-running
+  the model.
 
   Random tiny UniLM; a [SEP] output bias makes some passages answer-less at step 0, so the
   exclusion is exercised (checked on the reference decoder's active passages).

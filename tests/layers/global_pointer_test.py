@@ -37,7 +37,7 @@ def numpy_mask(scores, lengths, tril):
 
 
 def numpy_gp(params, h, lengths, rope, tril):
-  """§4.1: u = hW + b; head α = channels [α·2d, (α+1)·2d) = [q | k]; s = q̃·k̃ / sqrt(d)."""
+  """Blog 8373: u = hW + b; head α = channels [α·2d, (α+1)·2d) = [q | k]; s = q̃·k̃ / sqrt(d)."""
   u = h.astype(np.float64) @ params["dense"]["kernel"] + params["dense"]["bias"]
   scores = np.zeros((h.shape[0], H, h.shape[1], h.shape[1]))
   for b in range(h.shape[0]):
@@ -50,7 +50,7 @@ def numpy_gp(params, h, lengths, rope, tril):
 
 
 def numpy_egp(params, h, lengths, rope, tril):
-  """§4.2: u = p_dense(h); q = u[0::2], k = u[1::2]; c = q_dense(u);
+  """Blog 8877: u = p_dense(h); q = u[0::2], k = u[1::2]; c = q_dense(u);
   s_α(i, j) = q̃_i·k̃_j / sqrt(d) + c_j[2α] / 2 + c_i[2α+1] / 2."""
   u = h.astype(np.float64) @ params["p_dense"]["kernel"] + params["p_dense"]["bias"]
   c = u @ params["q_dense"]["kernel"] + params["q_dense"]["bias"]
