@@ -124,6 +124,37 @@ def run_name(overrides: dict[str, Any]) -> str:
   return ",".join(f"{k}={_format_value(v)}" for k, v in overrides.items()).replace("/", "_")
 
 
+# ---- What experiment files use to define their sweeps -------------------------------------------
+def stage_variant(arg: str | None, setups: Sequence[str]) -> tuple[str, bool]:
+  """(set-up, holdout) of an experiment `arg` "SETUP" or "SETUP,holdout" (SETUP default: the
+  first of `setups`); a UserError for anything else."""
+  chosen = configs.variant_set(arg, (*setups, "holdout"))
+  named = [s for s in setups if s in chosen]
+  if len(named) > 1:
+    raise UserError(f"unknown variant {arg!r}: one set-up of {' | '.join(setups)}, then "
+                    f"optionally ',holdout'")
+  return (named or [setups[0]])[0], "holdout" in chosen
+
+
+def set_steps(config: ml_collections.ConfigDict, num_steps: int) -> None:
+  """Sets `train.num_steps`, scaling the warm-up and the evaluation and checkpoint intervals with
+  it (an interval of 0, "only at the end", stays 0)."""
+  scale = num_steps / int(config.train.num_steps)
+  config.train.num_steps = num_steps
+  config.optimizer.warmup_steps = int(config.optimizer.warmup_steps * scale)
+  for key in ("eval_every", "checkpoint_every"):
+    config.train[key] = max(int(round(config.train[key] * scale)), 1) if config.train[key] else 0
+
+
+def method_points(methods: dict[str, dict[str, Any]], key: str,
+                  values: dict[str, Sequence[Any]]) -> list[dict[str, Any]]:
+  """`methods[m]` (each method's fixed overrides) with `key` set to each of `values[m]`, for
+  every method m in order: the points of a per-method grid. A method without values (one that
+  has no such hyper-parameter) is one point, its overrides alone."""
+  return [{**overrides, key: value} if value is not None else dict(overrides)
+          for name, overrides in methods.items() for value in values.get(name) or [None]]
+
+
 # ---- Configs ------------------------------------------------------------------------------------
 def load_experiment(spec: str) -> tuple[ml_collections.ConfigDict, list[dict[str, Any]]]:
   """(get_config(arg), get_sweep(arg) or [{}]) of the experiment file `spec` = "path[:arg]"."""

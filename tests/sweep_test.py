@@ -249,3 +249,35 @@ def test_bad_input_is_one_message_and_exit_status_2(tmp_path, capsys, calls):
   metrics.write_text("not json\n" + metrics.read_text())
   assert f"{metrics}:1: not a metrics line" in _cli_error(capsys, "--root", str(tmp_path),
                                                           "--table")
+
+
+# ---- What experiment files use ------------------------------------------------------------------
+def test_stage_variants_pick_one_set_up_and_the_holdout_stage():
+  assert sweep.stage_variant(None, ("a", "b")) == ("a", False)
+  assert sweep.stage_variant("b,holdout", ("a", "b")) == ("b", True)
+  assert sweep.stage_variant("holdout", ("a", "b")) == ("a", True)
+  with pytest.raises(UserError, match="one set-up of a | b"):
+    sweep.stage_variant("a,b", ("a", "b"))
+  with pytest.raises(UserError, match=r"unknown variants \['c'\]"):
+    sweep.stage_variant("c", ("a", "b"))
+
+
+def test_set_steps_scales_warm_up_and_intervals():
+  """CLUENER's 1,679 steps (warm-up 167, eval and checkpoint every 335) cut to 672: scale
+  672 / 1,679 = 0.400238, warm-up ⌊66.84⌋ = 66, intervals round(134.08) = 134. The tiny config's
+  12 steps (eval 6, checkpoint 4) cut to 1: intervals at least 1; an interval of 0 stays 0."""
+  c = runpy.run_path(str(ROOT / "experiments" / "ner_cluener_egp.py"))["get_config"](None)
+  assert (c.train.num_steps, c.optimizer.warmup_steps, c.train.eval_every) == (1679, 167, 335)
+  sweep.set_steps(c, 672)
+  assert (c.train.num_steps, c.optimizer.warmup_steps, c.train.eval_every,
+          c.train.checkpoint_every) == (672, 66, 134, 134)
+  c = _tiny_config(**{"train.eval_every": 0})
+  sweep.set_steps(c, 1)
+  assert (c.train.num_steps, c.train.eval_every, c.train.checkpoint_every) == (1, 0, 1)
+
+
+def test_method_points_cross_each_method_with_its_own_values():
+  methods = {"none": {"r": "none"}, "fgm": {"r": "fgm"}, "gp": {"r": "gp", "x": 1}}
+  assert sweep.method_points(methods, "eps", {"fgm": (0.1, 0.5), "gp": [2.0]}) == [
+      {"r": "none"}, {"r": "fgm", "eps": 0.1}, {"r": "fgm", "eps": 0.5},
+      {"r": "gp", "x": 1, "eps": 2.0}]
