@@ -18,7 +18,8 @@ Resuming: a run is finished when its metrics.jsonl holds the eval line of step
 `train.num_steps` (the trainer always evaluates at its last step); finished runs are skipped,
 unfinished ones resume from their last checkpoint, so a killed sweep goes on where it stopped. A
 run whose loss or gradient turns non-finite (a learning rate too high) is recorded in its
-workdir's `diverged.txt` and skipped from then on; the sweep goes on with the next run.
+workdir's `diverged.txt` and skipped from then on (delete the file to try it again); the sweep
+goes on with the next run.
 
 Every config is built and checked before anything runs: an unknown key names the closest valid
 ones, and a workdir whose config.json differs from its run's config is refused (a different
@@ -249,7 +250,6 @@ def run_sweep(spec: str, root: pathlib.Path, seeds: int, grid_items: Sequence[st
               print_commands: bool = False) -> list[Run]:
   """Trains (or with `print_commands` prints the command of) every run not yet done; returns
   the runs. Every config is built and checked before the first run starts."""
-  from flaxnlp import train  # pylint: disable=import-outside-toplevel  (JAX only when training)
   base, points = load_experiment(spec)
   runs = expand(points, parse_grid(grid_items), seeds)
   run_configs = [with_overrides(base, run.overrides) for run in runs]
@@ -259,6 +259,7 @@ def run_sweep(spec: str, root: pathlib.Path, seeds: int, grid_items: Sequence[st
     for run in runs:
       print(launch_command(spec, root / run.name, run.overrides))
     return runs
+  from flaxnlp import train  # pylint: disable=import-outside-toplevel  (imports JAX)
   for i, (run, config) in enumerate(zip(runs, run_configs), 1):
     workdir = root / run.name
     if is_done(workdir, config):
@@ -268,6 +269,7 @@ def run_sweep(spec: str, root: pathlib.Path, seeds: int, grid_items: Sequence[st
     try:
       train.run(config, workdir)
     except FloatingPointError as e:
+      workdir.mkdir(parents=True, exist_ok=True)
       (workdir / DIVERGED_FILE).write_text(f"{e}\n", encoding="utf-8")
       print(f"[{i}/{len(runs)}] {run.name}: diverged ({e})", flush=True)
   print(f"all {len(runs)} runs done; the table: python -m flaxnlp.sweep --root {root} --table")
