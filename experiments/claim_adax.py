@@ -12,10 +12,10 @@ choice is written into `CHOSEN[SETUP]` and the seeded sweep runs 3 seeds per met
 
   python -m flaxnlp.sweep --config experiments/claim_adax.py:msra,holdout \
       --root runs/claim_adax_msra_holdout --seeds 1
-  python -m flaxnlp.sweep --root runs/claim_adax_msra_holdout --table
+  python -m flaxnlp.sweep --root runs/claim_adax_msra_holdout --table --metric f1
   # set CHOSEN["msra"] to each method's best learning rate in that table, then
   python -m flaxnlp.sweep --config experiments/claim_adax.py:msra --root runs/claim_adax_msra
-  python -m flaxnlp.sweep --root runs/claim_adax_msra --table
+  python -m flaxnlp.sweep --root runs/claim_adax_msra --table --metric f1
 
 (`cluener` and `pretrain` alike.) Method settings: AdamW (β2 0.999, decoupled decay 0.01), AdaX
 (β2 = 1e-4, the paper's, no decay), AdaX-W (β2 = 1e-4, decoupled decay 0.01), Tiger (β 0.965,

@@ -72,6 +72,13 @@ class RunLog:
   def final(self) -> dict[str, Any] | None:
     return self.lines.get(("eval", self.num_steps))
 
+  @property
+  def steps_per_s(self) -> float:
+    """The last train line's `steps_per_s` (nan without one)."""
+    steps = [step for split, step in self.lines if split == "train"]
+    return float(self.lines[("train", max(steps))].get("steps_per_s", math.nan)) if steps else (
+        math.nan)
+
   def curve(self, split: str, key: str) -> dict[int, float]:
     """{step: value} of `key` in this run's `split` lines."""
     return {step: float(r[key]) for (s, step), r in self.lines.items() if s == split and key in r}
@@ -133,8 +140,6 @@ def aggregate(runs: Sequence[RunLog], metrics: Sequence[str]) -> list[dict[str, 
   for point in dict.fromkeys(r.point for r in runs):
     group = [r for r in runs if r.point == point]
     done = [r for r in group if r.final]
-    speeds = [r.lines[max(k for k in r.lines if k[0] == "train")].get("steps_per_s", math.nan)
-              for r in done if any(k[0] == "train" for k in r.lines)]
     rows.append({
         "point": point, "split": " / ".join(dict.fromkeys(r.split for r in group)),
         "step": " / ".join(dict.fromkeys(str(r.num_steps) for r in group)),
@@ -142,7 +147,7 @@ def aggregate(runs: Sequence[RunLog], metrics: Sequence[str]) -> list[dict[str, 
         "unfinished": sum(not r.final and not r.diverged for r in group),
         "metrics": {m: mean_sd([float(r.final[m]) for r in done if m in r.final])
                     for m in metrics},
-        "steps_per_s": mean_sd(speeds)})
+        "steps_per_s": mean_sd([r.steps_per_s for r in done])})
   return rows
 
 
