@@ -1,10 +1,10 @@
 """Sweeps: every point of an experiment × seeds, trained one after another as ordinary workdirs.
 
-  python -m flaxnlp.sweep --config experiments/claim_adax.py:holdout --root runs/adax_holdout
+  python -m flaxnlp.sweep --config experiments/claim_adax.py:msra,holdout --root runs/adax_holdout
   python -m flaxnlp.sweep --config experiments/_tiny.py:adamw --root runs/tiny --seeds 3 \\
-      --grid optimizer.learning_rate=0.01,0.05 --grid optimizer.name=adamw,adax
+      --grid optimizer.learning_rate=0.01,0.05 --grid optimizer.name=adamw,lamb
   python -m flaxnlp.sweep --config ... --root runs/tiny --print-commands   # for a cluster
-  python -m flaxnlp.sweep --root runs/tiny --table   # table.md, table.csv, curves.png
+  python -m flaxnlp.sweep --root runs/tiny --table [--metric NAME]   # table.md, .csv, curves.png
 
 A point is a dict of dotted config overrides, e.g. {"optimizer.name": "adax"}. An experiment file
 may define `get_sweep(arg)` (the `arg` of `--config file.py:arg`, as its `get_config` gets) that
