@@ -6,7 +6,7 @@ import runpy
 
 import pytest
 
-from flaxnlp import configs, paths
+from flaxnlp import configs, paths, sweep
 from flaxnlp.errors import UserError
 from flaxnlp.tasks import registry
 
@@ -25,6 +25,11 @@ VARIANTS = {
     "rc_cmrc2018_seq2seq": [None, "scratch", "zh-small", "long"],
     "rc_webqa_sogouqa_seq2seq": [None],
     "re_duie_gplinker": [None, "scratch", "zh-small", "pretrained"],
+    "claim_adax": [None, "msra", "msra,holdout", "cluener", "cluener,holdout", "pretrain",
+                   "pretrain,holdout"],
+    "claim_ner_heads": [None, "cluener", "cluener,holdout"],
+    "claim_regularizers": [None, "cluener", "cluener,holdout"],
+    "claim_zlpr": [None, "goemotions", "goemotions,holdout"],
 }
 
 
@@ -99,7 +104,22 @@ def test_experiment_configs_import_only_configs_and_paths(name):
       flaxnlp_imports |= {f"{node.module}.{a.name}" for a in node.names}
     elif isinstance(node, ast.Import):
       flaxnlp_imports |= {a.name for a in node.names if a.name.startswith("flaxnlp")}
-  assert flaxnlp_imports <= {"flaxnlp.configs", "flaxnlp.paths"}
+  assert flaxnlp_imports <= {"flaxnlp.configs", "flaxnlp.paths", "flaxnlp.sweep"}
+
+
+@pytest.mark.parametrize("name,variant", [(n, v) for n, vs in VARIANTS.items() for v in vs
+                                          if "def get_sweep" in (ROOT / f"{n}.py").read_text()])
+def test_sweeps_build_a_config_for_every_point(name, variant):
+  """Every point of `get_sweep` applies to `get_config`'s config (known keys, right types); the
+  holdout stage holds out training data, the seeded stage evaluates on the experiment's split."""
+  module = runpy.run_path(str(ROOT / f"{name}.py"))
+  base, points = module["get_config"](variant), module["get_sweep"](variant)
+  runs = sweep.expand(points, [], seeds=3)
+  assert len({run.name for run in runs}) == len(runs) == 3 * len(points) >= 6
+  for run in runs:
+    c = sweep.with_overrides(base, run.overrides)
+    assert c.train.num_steps > c.optimizer.warmup_steps
+  assert (base.train.holdout_fraction > 0) == ("holdout" in (variant or ""))
 
 
 def test_published_ner_setup_is_bojones():
