@@ -52,6 +52,7 @@ def read_answer(probs: jax.Array, tokens: jax.Array, valid: jax.Array, *, end_id
     end_id: [SEP] id.
     bar_first_end: never stop at position 0.
   """
+  probs, tokens, valid = jnp.asarray(probs, jnp.float32), jnp.asarray(tokens), jnp.asarray(valid)
   num_masks, vocab = probs.shape
   source = (tokens[None], valid[None], jnp.ones((1,), bool))
 
@@ -60,7 +61,7 @@ def read_answer(probs: jax.Array, tokens: jax.Array, valid: jax.Array, *, end_id
 
   def step(carry, i):
     prefix, done, total = carry
-    kept = jnp.where(allowed(prefix, i), probs[i].astype(jnp.float32), 0.0)
+    kept = jnp.where(allowed(prefix, i), probs[i], 0.0)
     kept = kept.at[end_id].multiply(jnp.where((i == 0) & bar_first_end, 0.0, 1.0))
     token = jnp.argmax(kept)
     prefix = prefix.at[i].set(jnp.where(done, 0, token))
@@ -70,7 +71,7 @@ def read_answer(probs: jax.Array, tokens: jax.Array, valid: jax.Array, *, end_id
   init = (jnp.zeros((num_masks,), jnp.int32), jnp.zeros((), bool), jnp.zeros((), jnp.float32))
   (answer, _, total), read = jax.lax.scan(step, init, jnp.arange(num_masks))
   length = read.sum().astype(jnp.int32)
-  first = jnp.where(allowed(answer, 0), probs[0].astype(jnp.float32), 0.0)
+  first = jnp.where(allowed(answer, 0), probs[0], 0.0)
   return MlmAnswer(answer, length, total / length, first)
 
 
