@@ -12,6 +12,10 @@ Variants: `:zh-small` (the default, `configs.DEFAULT_START`: fine-tunes the ship
 `weights/zh-small`, its MLM head included, AdamW 1e-3, 1,000 steps ≈ 4.5 epochs, half the
 training passages drawn among the answer-bearing ones), `:long` (zh-small, 20 epochs, not run),
 `:scratch` (the set-up below, a random-init encoder).
+`:mlm`: zh-small, bojone's MLM reader (`task_args.reader="mlm"`), AdamW 1e-3, 1,000 steps; not run.
+`:span`: zh-small, the extractive start/end reader (`reader="span"`), AdamW 1e-3, 1,000 steps; not run.
+  python launch.py --config experiments/rc_cmrc2018_seq2seq.py:span --workdir runs/rc_hold_span \
+      --config.train.holdout_fraction=0.2 --config.train.eval_every=500  # lr / steps per reader
 
 Measured here, `:zh-small` (2 CPU cores; the fast test suite ran beside it): CMRC F1 0.78,
 EM 0.78 (percent), answered 0.023 on 128 held-out questions (3 answered, 1 of them right),
@@ -70,12 +74,15 @@ from flaxnlp import configs
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
-  """CMRC 2018 config; `arg` ∈ {None, "scratch", "zh-small", "long"} (module docstring); None is
-  `configs.DEFAULT_START`."""
-  variant = configs.variant(arg, ("scratch", "zh-small", "long"), configs.DEFAULT_START)
+  """CMRC 2018 config; `arg` ∈ {None, "scratch", "zh-small", "long", "mlm", "span"} (module
+  docstring); None is `configs.DEFAULT_START`."""
+  variant = configs.variant(arg, ("scratch", "zh-small", "long", "mlm", "span"),
+                            configs.DEFAULT_START)
   c = configs.base_config(warm_start="" if variant == "scratch" else "zh-small")
   c.task = "reading_comprehension"
-  c.task_args = configs.task_args("reading_comprehension", dataset="cmrc2018", max_p_len=128,
+  reader = variant if variant in ("mlm", "span") else "seq2seq"
+  c.task_args = configs.task_args("reading_comprehension", dataset="cmrc2018", reader=reader,
+                                  max_p_len=128,
                                   max_q_len=32, max_a_len=16, beam_size=2, extractive=True,
                                   cmrc_window_chars=126,
                                   answer_passage_rate=0.0 if variant == "scratch" else 0.5)
@@ -85,7 +92,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   c.optimizer.learning_rate = 1e-3  # zh-small: chosen on held-out training articles (docstring)
   c.optimizer.schedule = "linear"
   c.train.batch_size = 16
-  c.train.num_steps = {"zh-small": 1000, "scratch": 300, "long": 20 * 3600 // 16}[variant]
+  c.train.num_steps = {"scratch": 300, "long": 20 * 3600 // 16}.get(variant, 1000)
   c.optimizer.warmup_steps = c.train.num_steps // 20
   c.train.buckets = (96, 128, 192)
   c.train.length_group_batches = 16  # batches of similar lengths (less padding)
