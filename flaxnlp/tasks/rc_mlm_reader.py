@@ -80,6 +80,10 @@ class MlmReader(rc_readers.Reader):
                            perturbations=perturbations,
                            inputs=(token_ids, None, "bidirectional", masks)).mlm_logits
 
+  def first_answer_probs(self, params, token_ids):
+    """The MLM distribution [R, V] at the first mask position."""
+    return jax.nn.softmax(self._mask_logits(params, token_ids)[:, 0], axis=-1)
+
   def loss(self, params, batch, rng, *, deterministic, perturbations=None):
     """Mean token cross-entropy over the batch's answer targets; aux: target-token accuracy."""
     logits = self._mask_logits(params, batch["token_ids"], rng, deterministic, perturbations)

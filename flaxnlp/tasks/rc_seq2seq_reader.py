@@ -11,6 +11,7 @@
 """
 from __future__ import annotations
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -47,6 +48,13 @@ class Seq2SeqReader(rc_readers.Reader):
     return rc_samples.decoding_prompts(
         example.question, [p.text for p in example.passages], self.tokenizer,
         max_p_len=int(self.args.max_p_len), max_q_len=int(self.args.max_q_len))
+
+  def first_answer_probs(self, params, token_ids):
+    """The next-token distribution [R, V] after each prompt (decoding step 0)."""
+    last = (token_ids != 0).sum(-1) - 1
+    return jax.nn.softmax(self.task.model.apply(
+        {"params": params}, token_ids, jnp.zeros_like(token_ids), "unilm",
+        last[:, None]).mlm_logits[:, 0])
 
   def loss(self, params, batch, rng, *, deterministic, perturbations=None):
     """`seq2seq_crossentropy` of the UniLM MLM logits, computed only at the positions that can

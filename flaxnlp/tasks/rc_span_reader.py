@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 import flax.linen as nn
+import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
@@ -69,6 +70,11 @@ def windows(num_tokens: int, size: int, stride: int) -> list[tuple[int, int]]:
   return [(s, min(s + size, num_tokens)) for s in starts]
 
 
+def _holds(token_range: tuple[int, int], tokens: list[int]) -> bool:
+  """The range [start, end) holds all of `tokens` (and there is at least one)."""
+  return bool(tokens) and token_range[0] <= tokens[0] and tokens[-1] < token_range[1]
+
+
 class SpanReader(rc_readers.Reader):
   """Best span over a question's windows (module docstring)."""
 
@@ -87,13 +93,16 @@ class SpanReader(rc_readers.Reader):
     enc = self.tokenizer.encode(passage)
     return enc.ids[1:-1], enc.offsets[1:-1]
 
-  def _windows(self, example) -> list[Window]:
+  def _ranges(self, num_tokens: int) -> list[tuple[int, int]]:
+    """The token ranges of the windows of a passage of `num_tokens` tokens."""
     size = int(self.args.max_p_len) - 2
-    stride = int(self.args.span_stride) or max(size // 2, 1)
+    return windows(num_tokens, size, int(self.args.span_stride) or max(size // 2, 1))
+
+  def _windows(self, example) -> list[Window]:
     out = []
     for j, p in enumerate(example.passages):
       ids = self._encode(p.text)[0]
-      out += [Window(j, s, ids[s:e]) for s, e in windows(len(ids), size, stride)]
+      out += [Window(j, s, ids[s:e]) for s, e in self._ranges(len(ids))]
     return out
 
   def _row(self, question: str, ids: Sequence[int]) -> np.ndarray:
@@ -105,17 +114,41 @@ class SpanReader(rc_readers.Reader):
     """`{"token_ids"}` [N] of one window of a sampled passage and `{"span"}` [2] (start, end
     row positions; 0, 0 without the answer)."""
     passage = rc_samples.draw_passage(example, rng, float(self.args.answer_passage_rate))
-    ids, offsets = self._encode(passage.text)
-    size = int(self.args.max_p_len) - 2
-    ranges = windows(len(ids), size, int(self.args.span_stride) or max(size // 2, 1))
-    begin = passage.text.find(passage.answer) if passage.answer else -1
-    tokens = [i for i, (s, e) in enumerate(offsets)
-              if begin >= 0 and s < begin + len(passage.answer) and e > begin]
-    inside = [r for r in ranges if tokens and r[0] <= tokens[0] and tokens[-1] < r[1]]
+    ids = self._encode(passage.text)[0]
+    tokens = self._answer_tokens(passage)
+    ranges = self._ranges(len(ids))
+    inside = [r for r in ranges if _holds(r, tokens)]
     start, end = inside[0] if inside else ranges[rng.integers(len(ranges))]
     span = [tokens[0] - start + 1, tokens[-1] - start + 1] if inside else [0, 0]
     return {"token_ids": self._row(example.question, ids[start:end]),
             "span": np.asarray(span, np.int32)}
+
+  def _answer_tokens(self, passage) -> list[int]:
+    """Indices of the passage tokens that overlap the answer's first occurrence ([] if none)."""
+    begin = passage.text.find(passage.answer) if passage.answer else -1
+    if begin < 0:
+      return []
+    end = begin + len(passage.answer)
+    return [i for i, (s, e) in enumerate(self._encode(passage.text)[1]) if s < end and e > begin]
+
+  def first_answer_targets(self, example):
+    """The window rows and, in each, the row position of the answer's first token when the
+    window holds the whole answer, else 0 (`[CLS]`)."""
+    gold = []
+    for w in self._windows(example):
+      tokens = self._answer_tokens(example.passages[w.passage])
+      gold.append(tokens[0] - w.token + 1 if _holds((w.token, w.token + len(w.ids)), tokens)
+                  else 0)
+    return self.rows(example), gold
+
+  def null_index(self) -> int:
+    return 0
+
+  def first_answer_probs(self, params, token_ids):
+    """The start distribution [R, L] over `[CLS]` and the window tokens."""
+    allowed = passage_positions(token_ids, self.tokenizer.sep_id).at[:, 0].set(True)
+    logits = self.task.apply(params, {"token_ids": token_ids}, inputs=(token_ids,))[..., 0]
+    return jax.nn.softmax(jnp.where(allowed, logits, -1e9), axis=-1)
 
   def collate_train(self, features, length: int):
     return {"token_ids": base.pad([f["token_ids"] for f in features], length),

@@ -16,7 +16,9 @@ Runtime: 10.7 min wall on 2 heavily loaded shared cores (3.5 min of CPU user tim
 The MLM reader must get right the `[MASK]` row layout, the targets at mask positions 1..A and the
 constrained reading; the span reader the start / end targets of the answer's tokens, the windows
 and the offsets that cut the answer text; an untrained one answers arbitrary pieces of the
-windows (the answerable rule never answers "").
+windows (the answerable rule never answers ""). Measured after the same 250 steps: MLM reader
+F1 64.7 (untrained 0.5), span reader F1 58.2 (untrained 3.6), about 2.5 min wall each on 2 shared
+cores.
 """
 import jax
 import pytest

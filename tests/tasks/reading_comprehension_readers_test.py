@@ -155,3 +155,25 @@ def test_span_loss_is_the_mean_start_end_cross_entropy(span):
     for k in range(2):
       total -= log_softmax(logits[b, :n, k])[f["span"][k]]
   np.testing.assert_allclose(float(loss), total / 4, rtol=1e-5)
+
+
+def test_step0_diagnostic_rows_of_the_mlm_and_span_readers(mlm, span):
+  ex = QAExample("q", "问", [Passage("一二三四五六七八九十甲乙丙丁Bell戊己庚", "Bell")])
+  params = span.init_params(jax.random.key(0), {"token_ids": np.ones((1, 8), np.int32)})
+  probs, gold, null = span.reader.first_answer_distributions(params, [ex, EX2])
+  # windows [0, 14) (no whole answer: [CLS]) and [4, 18) ("bell" at row position 11); EX2: "蓝色"
+  # starts at token 3 of "天空是蓝色的", row position 4.
+  assert null == 0 and gold.tolist() == [0, 11, 4]
+  row = span.featurize(ex, train=False, rng=None)["token_ids"][1]
+  n = row.tolist().index(span.tokenizer.sep_id)
+  logits = np.asarray(span.model.apply({"params": params}, row[None]))[0, :n, 0]
+  np.testing.assert_allclose(probs[1, :n], np.exp(log_softmax(logits)), rtol=1e-4)
+  assert not probs[1, n:].any()
+
+  params = mlm.init_params(jax.random.key(0), {"token_ids": np.ones((1, 8), np.int32)})
+  probs, gold, null = mlm.reader.first_answer_distributions(params, [EX])
+  assert null == mlm.tokenizer.sep_id and gold.tolist() == [ids(mlm, "Bell")[0], null]
+  row = mlm.featurize(EX, train=False, rng=None)["token_ids"][1]
+  row = row[:np.count_nonzero(row)]
+  logits = mlm.model.apply({"params": params}, row[None]).mlm_logits[0, 1]
+  np.testing.assert_allclose(probs[1], np.exp(log_softmax(logits)), rtol=1e-4, atol=1e-7)
