@@ -81,6 +81,13 @@ class SpanReader(rc_readers.Reader):
   encoder_key = ("encoder",)
   embedding_path = ("encoder",) + rc_readers.Reader.embedding_path
 
+  def __init__(self, task):
+    super().__init__(task)
+    size = int(self.args.max_p_len) - 2
+    if not 0 <= int(self.args.span_stride) <= size:
+      raise ValueError(f"config.task_args.span_stride={self.args.span_stride}; 0 (half a window) "
+                       f"up to the window, max_p_len - 2 = {size} tokens")
+
   def build_model(self):
     cfg = encoders.encoder_config(self.task.config.model, vocab_size=self.tokenizer.vocab_size)
     return SpanModel(cfg, self.tokenizer.sep_id)

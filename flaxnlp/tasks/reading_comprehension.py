@@ -29,6 +29,7 @@ bias are sliced by `keep_tokens` (`pretrained_params`).
 """
 from __future__ import annotations
 
+import difflib
 import functools
 from collections.abc import Sequence
 
@@ -101,8 +102,10 @@ class ReadingComprehensionTask(base.Task):
     super().__init__(config)
     qa_datasets.check(self.args)
     if self.args.reader not in READERS:
+      close = difflib.get_close_matches(str(self.args.reader), list(READERS), n=1)
+      hint = f" (did you mean {close[0]!r}?)" if close else ""
       raise ValueError(f"config.task_args.reader={self.args.reader!r}; one of "
-                       f"{' | '.join(READERS)}")
+                       f"{' | '.join(READERS)}{hint}")
     if self.args.answerable_rule not in rc_vote.ANSWERABLE_RULES:
       raise ValueError(f"config.task_args.answerable_rule={self.args.answerable_rule!r}; one of "
                        f"{' | '.join(rc_vote.ANSWERABLE_RULES)}")

@@ -50,14 +50,18 @@ def log_softmax(x):
 
 
 def test_reader_and_answerable_arguments():
-  with pytest.raises(ValueError, match="reader='gen'; one of seq2seq | mlm | span"):
+  with pytest.raises(ValueError, match=r"reader='gen'; one of seq2seq \| mlm \| span$"):
     make_task("gen")
-  with pytest.raises(ValueError, match="answerable_rule='any'; one of all | lowest_sep"):
+  with pytest.raises(ValueError, match="reader='sapn'.*did you mean 'span'"):
+    make_task("sapn")
+  with pytest.raises(ValueError, match=r"answerable_rule='any'; one of all \| lowest_sep"):
     make_task("seq2seq", answerable_rule="any")
   assert make_task("seq2seq").answerable_rule == "all"                       # cmrc2018
   assert make_task("seq2seq", dataset="webqa").answerable_rule == ""          # bojone's rule
   assert make_task("seq2seq", dataset="webqa", answerable=True).answerable_rule == "all"
   assert not make_task("span", answerable=False).answerable
+  with pytest.raises(ValueError, match="span_stride=15; 0 .* max_p_len - 2 = 14 tokens"):
+    make_task("span", span_stride=15)
 
 
 def test_mlm_rows_and_targets(mlm):
