@@ -8,6 +8,8 @@ shared data. Scores are NOT comparable to any published CMRC 2018 result.
   python launch.py --config experiments/rc_cmrc2018_seq2seq.py --workdir runs/rc_cmrc \
       --mode predict --input questions.jsonl --output answers.jsonl  # {"question", "passages"}
   python -m flaxnlp.tasks.rc_diagnostics --workdir runs/rc_cmrc --limit 128   # why answers are empty
+  python launch.py --config experiments/rc_cmrc2018_seq2seq.py:span --workdir runs/rc_hold_span \
+      --config.train.holdout_fraction=0.2 --config.train.eval_every=500  # lr / steps per reader
 
 Data: ../shared/data/cmrc2018 (`FLAXNLP_SHARED_DATA` overrides the root): the official dev (3,219
 questions, 848 articles) and trial (1,002) files of github.com/ymcui/cmrc2018
@@ -20,7 +22,11 @@ Variants and expected CMRC F1 in percent on 128 eval questions (2-core CPU, no G
 docs/results.md#cmrc-2018):
   `:zh-small` (default): zh-small with its MLM head, AdamW 1e-3 (chosen on held-out training
     articles), 1,000 steps ≈ 4.5 epochs, half the training passages answer-bearing: F1 0.78,
-    answered 0.023, in 26.6 min (`[SEP]` wins decoding step 0 on nearly every passage).
+    answered 0.023, in 26.6 min, decoded by bojone's no-answer rule (`answerable_rule=""`; `[SEP]`
+    wins decoding step 0 on nearly every passage); the default now decodes with `answerable`
+    (every passage votes, `[SEP]` barred at step 0): not yet re-measured.
+  `:mlm`: bojone's MLM reader (`task_args.reader="mlm"`), AdamW 1e-3, 1,000 steps: not run.
+  `:span`: the extractive start/end reader (`reader="span"`), AdamW 1e-3, 1,000 steps: not run.
   `:long`: zh-small for 20 epochs: not run.
   `:scratch`: random-init UniLM BERT (2 layers, hidden 128, simplified vocabulary), lengths 128 /
     32 / 16, AdamW 1e-3, batch 16, beam 2, extractive, 300 steps: F1 0.0, answered 0.0, in 5.3 min.
@@ -31,12 +37,15 @@ from flaxnlp import configs
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
-  """CMRC 2018 config; `arg` ∈ {None, "scratch", "zh-small", "long"} (module docstring); None is
-  `configs.DEFAULT_START`."""
-  variant = configs.variant(arg, ("scratch", "zh-small", "long"), configs.DEFAULT_START)
+  """CMRC 2018 config; `arg` ∈ {None, "scratch", "zh-small", "long", "mlm", "span"} (module
+  docstring); None is `configs.DEFAULT_START`."""
+  variant = configs.variant(arg, ("scratch", "zh-small", "long", "mlm", "span"),
+                            configs.DEFAULT_START)
   c = configs.base_config(warm_start="" if variant == "scratch" else "zh-small")
   c.task = "reading_comprehension"
-  c.task_args = configs.task_args("reading_comprehension", dataset="cmrc2018", max_p_len=128,
+  reader = variant if variant in ("mlm", "span") else "seq2seq"
+  c.task_args = configs.task_args("reading_comprehension", dataset="cmrc2018", reader=reader,
+                                  max_p_len=128,
                                   max_q_len=32, max_a_len=16, beam_size=2, extractive=True,
                                   cmrc_window_chars=126,
                                   answer_passage_rate=0.0 if variant == "scratch" else 0.5)
@@ -46,7 +55,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   c.optimizer.learning_rate = 1e-3  # zh-small: chosen on held-out training articles (docs/results.md#cmrc-2018)
   c.optimizer.schedule = "linear"
   c.train.batch_size = 16
-  c.train.num_steps = {"zh-small": 1000, "scratch": 300, "long": 20 * 3600 // 16}[variant]
+  c.train.num_steps = {"scratch": 300, "long": 20 * 3600 // 16}.get(variant, 1000)
   c.optimizer.warmup_steps = c.train.num_steps // 20
   c.train.buckets = (96, 128, 192)
   c.train.length_group_batches = 16  # batches of similar lengths (less padding)

@@ -22,7 +22,7 @@ VARIANTS = {
     "ner_msra_egp": [None, "scratch", "zh-small", "long", "pretrained"],
     "ner_peoples_daily_egp": [None, "scratch", "zh-small", "pretrained"],
     "pretrain_zh_small": [None, "tiny"],
-    "rc_cmrc2018_seq2seq": [None, "scratch", "zh-small", "long"],
+    "rc_cmrc2018_seq2seq": [None, "scratch", "zh-small", "long", "mlm", "span"],
     "rc_webqa_sogouqa_seq2seq": [None],
     "re_duie_gplinker": [None, "scratch", "zh-small", "pretrained"],
     "claim_adax": [None, "msra", "msra,holdout", "cluener", "cluener,holdout", "pretrain",

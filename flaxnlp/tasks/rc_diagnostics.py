@@ -6,7 +6,10 @@ summarised separately for the passages that carry an answer and those that do no
 how often [SEP] is the argmax (the no-answer rule then drops the passage, blog 7115) and,
 for answer-bearing passages, the probability and rank of the answer's first token. A model whose
 answers all come out empty shows here whether it cannot find answers (low P(gold first)) or only
-will not commit to them (P(gold first) high but under P([SEP])).
+will not commit to them (P(gold first) high but under P([SEP])). Each reader says what its decoding
+sees first (`rc_readers.Reader.first_answer_distributions`): the seq2seq prompt's next token, the
+MLM reader's first mask position, the span reader's start over a window's tokens, where "[SEP]"
+stands for `[CLS]` (no answer in the window) and the rows are windows.
 
   python -m flaxnlp.tasks.rc_diagnostics --workdir runs/rc_cmrc [--split holdout] [--limit 64] \
       [--latest]   # the latest checkpoint instead of the best
@@ -18,52 +21,24 @@ import json
 import sys
 from collections.abc import Sequence
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 
 from flaxnlp.data.formats.qa import QAExample
 from flaxnlp.errors import UserError
-from flaxnlp.tasks import rc_samples
-
-
-def first_token_distributions(task, params, prompts: Sequence[np.ndarray],
-                              batch_size: int = 32) -> np.ndarray:
-  """Float32 [R, V]: the next-token distribution after each unpadded prompt (int [L_r])."""
-  length = max(map(len, prompts))
-  apply = jax.jit(lambda params, ids, last: jax.nn.softmax(task.model.apply(
-      {"params": params}, ids, jnp.zeros_like(ids), "unilm", last[:, None]).mlm_logits[:, 0]))
-  out = []
-  for start in range(0, len(prompts), batch_size):
-    rows = prompts[start:start + batch_size]
-    ids = np.zeros((batch_size, length), np.int32)
-    for i, row in enumerate(rows):
-      ids[i, :len(row)] = row
-    last = np.asarray([len(r) - 1 for r in rows] + [0] * (batch_size - len(rows)), np.int32)
-    out.append(np.asarray(apply(params, ids, last))[:len(rows)])
-  return np.concatenate(out)
 
 
 def first_token_report(task, params, examples: Sequence[QAExample]) -> dict[str, dict]:
   """{"answer": {...}, "no_answer": {...}} step-0 statistics over the examples' passages."""
-  tok, args = task.tokenizer, task.args
-  prompts, answers = [], []
-  for ex in examples:
-    prompts += rc_samples.decoding_prompts(ex.question, [p.text for p in ex.passages], tok,
-                                           max_p_len=int(args.max_p_len),
-                                           max_q_len=int(args.max_q_len))
-    answers += [rc_samples.replace_passage_punctuation(p.answer) for p in ex.passages]
-  probs = first_token_distributions(task, params, prompts)
-  gold = np.asarray([tok.encode(a)[0][1] if a else tok.sep_id for a in answers])
+  probs, gold, null = task.reader.first_answer_distributions(params, examples)
   p_gold = probs[np.arange(len(gold)), gold]
   rank = (probs > p_gold[:, None]).sum(-1)
-  p_sep, sep_argmax = probs[:, tok.sep_id], probs.argmax(-1) == tok.sep_id
+  p_sep, sep_argmax = probs[:, null], probs.argmax(-1) == null
   report = {}
-  for name, rows in (("answer", gold != tok.sep_id), ("no_answer", gold == tok.sep_id)):
+  for name, rows in (("answer", gold != null), ("no_answer", gold == null)):
     report[name] = {"passages": int(rows.sum()),
                     "mean_p_sep": float(p_sep[rows].mean()) if rows.any() else 0.0,
                     "sep_argmax": float(sep_argmax[rows].mean()) if rows.any() else 0.0}
-  rows = gold != tok.sep_id
+  rows = gold != null
   if rows.any():
     report["answer"].update(mean_p_gold_first=float(p_gold[rows].mean()),
                             median_gold_first_rank=float(np.median(rank[rows])),

@@ -30,7 +30,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from flaxnlp.data.formats.qa import QAExample
+from flaxnlp.data.formats.qa import Passage, QAExample
 from flaxnlp.decoding import autoregressive
 from flaxnlp.decoding import rc_vote
 
@@ -55,6 +55,19 @@ def select_answer(answers: Sequence[str], passage: str, max_p_len: int = 256) ->
   return ""
 
 
+def draw_passage(example: QAExample, rng: np.random.Generator,
+                 answer_passage_rate: float = 0.0) -> Passage:
+  """The passage of one training sample: with probability `answer_passage_rate` (first
+  `rng.random()`, only when the rate is > 0) uniformly among the answer-bearing passages (all of
+  them when none carries an answer), else uniformly among all (`rng.integers`)."""
+  if not example.passages:
+    raise ValueError(f"question {example.id!r} has no passages")
+  candidates = example.passages
+  if answer_passage_rate > 0 and rng.random() < answer_passage_rate:
+    candidates = [p for p in example.passages if p.answer] or candidates
+  return candidates[rng.integers(len(candidates))]
+
+
 def training_sample(example: QAExample, tokenizer, rng: np.random.Generator, *,
                     max_p_len: int = 256, max_q_len: int = 64,
                     max_a_len: int = 32,
@@ -64,9 +77,7 @@ def training_sample(example: QAExample, tokenizer, rng: np.random.Generator, *,
   Args:
     example: a question with at least one passage.
     tokenizer: bert4keras-like tokenizer (see the module docstring).
-    rng: draws the passage (`rng.integers(len(passages))`; with `answer_passage_rate` > 0 first
-      `rng.random() < answer_passage_rate`, then uniformly among the answer-bearing passages
-      when that holds and the question has any, else among all).
+    rng: draws the passage (`draw_passage`).
     max_p_len: token budget of `[CLS] passage [SEP]`.
     max_q_len, max_a_len: the pair `[CLS] question [SEP] answer [SEP]` gets `max_q_len +
       max_a_len + 1` tokens (97 by default), truncated longest-first by the tokenizer.
@@ -75,13 +86,7 @@ def training_sample(example: QAExample, tokenizer, rng: np.random.Generator, *,
   Returns:
     `(token_ids, segment_ids)`, int32 arrays of equal length ≤ max_p_len + max_q_len + max_a_len.
   """
-  if not example.passages:
-    raise ValueError(f"question {example.id!r} has no passages")
-  candidates = example.passages
-  if answer_passage_rate > 0 and rng.random() < answer_passage_rate:
-    candidates = [p for p in example.passages if p.answer] or candidates
-  passage = candidates[rng.integers(len(candidates))].text
-  passage = replace_passage_punctuation(passage)
+  passage = replace_passage_punctuation(draw_passage(example, rng, answer_passage_rate).text)
   answer = select_answer([p.answer for p in example.passages], passage, max_p_len)
   p_enc = tokenizer.encode(passage, maxlen=max_p_len)
   qa_enc = tokenizer.encode(example.question, answer, maxlen=max_q_len + max_a_len + 1)
@@ -106,7 +111,7 @@ def answer_questions(model, params, tokenizer, questions: Sequence[tuple[str, Se
                      beam_size: int = 2, extractive: bool = True, max_p_len: int = 256,
                      max_q_len: int = 64, max_a_len: int = 32, eps: float = 1e-12,
                      banned_ids: Sequence[int] = (), full_prompt_ngrams: bool = False,
-                     group_size: int | None = None) -> list[str]:
+                     group_size: int | None = None, answerable_rule: str = "") -> list[str]:
   """Answers `questions` = [(question, [passage, ...]), ...] by multi-passage voting decoding.
 
   Every passage of every question is one row (`decoding_prompts`); rows are padded to
@@ -127,6 +132,8 @@ def answer_questions(model, params, tokenizer, questions: Sequence[tuple[str, Se
     banned_ids: ids never generated (2019 version: [PAD], [UNK], [CLS]).
     full_prompt_ngrams: n-grams over the whole prompt instead of the passage (2019 version).
     group_size: passages per question row group (≥ the largest passage count).
+    answerable_rule: "" = bojone's step-0 no-answer rule; for data that guarantee an answer one
+      of `rc_vote.ANSWERABLE_RULES` (the answer of a question with passages is never empty).
 
   Returns:
     One answer string per question (`tokenizer.decode` of the generated ids before [SEP]).
@@ -144,7 +151,7 @@ def answer_questions(model, params, tokenizer, questions: Sequence[tuple[str, Se
                                           max_p_len + max_q_len, s, tokenizer)
   out = vote_generate(model, params, token_ids, present, tokenizer, beam_size=beam_size,
                       extractive=extractive, eps=eps, max_a_len=max_a_len, banned_ids=banned_ids,
-                      full_prompt_ngrams=full_prompt_ngrams)
+                      full_prompt_ngrams=full_prompt_ngrams, answerable_rule=answerable_rule)
   tokens, lengths = np.asarray(out.tokens), np.asarray(out.lengths)
   for g, i in enumerate(asked):
     answers[i] = answer_text(tokenizer, tokens[g], lengths[g])
@@ -172,16 +179,19 @@ def pack_prompt_groups(groups: Sequence[Sequence[np.ndarray]], present: Sequence
 
 def vote_generate(model, params, token_ids, present, tokenizer, *, beam_size: int,
                   extractive: bool, eps: float, max_a_len: int, banned_ids: Sequence[int] = (),
-                  full_prompt_ngrams: bool = False) -> autoregressive.GenerateOutput:
+                  full_prompt_ngrams: bool = False,
+                  answerable_rule: str = "") -> autoregressive.GenerateOutput:
   """Multi-passage vote decoding of prompt groups token_ids [G, S, L] / present [G, S] (jit-able).
 
   One `autoregressive.generate` call over the G·S rows, combined per group at every step by
-  `rc_vote.RCVoteProcessor`; returns tokens [G, T] and lengths [G].
+  `rc_vote.RCVoteProcessor` (with `answerable_rule`, see `answer_questions`); returns tokens
+  [G, T] and lengths [G].
   """
   g, s, n = token_ids.shape
   state = rc_vote.init_state(token_ids, present, cls_id=tokenizer.cls_id,
                              sep_id=tokenizer.sep_id, full_prompt=full_prompt_ngrams)
-  processor = rc_vote.RCVoteProcessor(tokenizer.sep_id, extractive, eps, tuple(banned_ids))
+  processor = rc_vote.RCVoteProcessor(tokenizer.sep_id, extractive, eps, tuple(banned_ids),
+                                      answerable_rule)
   return autoregressive.generate(
       model, params, token_ids.reshape(g * s, n), end_id=tokenizer.sep_id,
       max_new_tokens=max_a_len, beam_size=beam_size, logits_processor=processor,

@@ -1,8 +1,10 @@
 """Tests of multi-passage voting, no-answer and extractive constraint (flaxnlp.decoding.rc_vote).
 
 The reference is a direct numpy/Python transcription of kexue.fm/archives/7115 (bert4keras
-`ReadingComprehension.predict` + `beam_search`): passages are filtered by list comprehension at
-step 0, the n-gram table is a dict of Python sets, and the vote is computed on the kept passages.
+`ReadingComprehension.predict` + `beam_search`): passages are filtered by list comprehension at step 0, the n-gram table is a
+dict of Python sets, and the vote is computed on the kept passages. The answerable rules are
+transcribed the same way (the voters picked from Python lists, [SEP]'s step-0 score set to
+log(eps)) and checked on hand-worked votes.
 """
 import collections
 import functools
@@ -44,16 +46,27 @@ def beam_search(score_fn, topk, maxlen):
 class NaiveScorer:
   """Blog 7115's decoding as pseudo-code: per-passage probabilities, step-0 exclusion, n-gram table, vote."""
 
-  def __init__(self, probs_fn, prompts, extractive, eps=1e-12):
-    self.probs_fn, self.extractive, self.eps = probs_fn, extractive, eps
+  def __init__(self, probs_fn, prompts, extractive, eps=1e-12, rule=""):
+    self.probs_fn, self.extractive, self.eps, self.rule = probs_fn, extractive, eps, rule
     self.sources = [list(p[1:list(p).index(SEP)]) for p in prompts]
     self.active = list(range(len(prompts)))
+
+  def voters(self, first):
+    """Indices of the passages that vote, from their step-0 distributions `first` [P, V]."""
+    kept = [j for j in range(len(first)) if first[j].argmax() != SEP]
+    if self.rule == "all":
+      return list(range(len(first)))
+    if self.rule == "lowest_sep":
+      return [min(range(len(first)), key=lambda j: first[j][SEP])]
+    if self.rule == "best_start" and not kept:
+      return [max(range(len(first)), key=lambda j: max(np.delete(first[j], SEP)))]
+    return kept
 
   def __call__(self, step, output_ids):
     beams = [tuple(b) for b in output_ids]
     probs = np.array([[self.probs_fn(i, b) for b in beams] for i in self.active])
     if step == 0:
-      keep = [j for j in range(len(self.active)) if probs[j, 0].argmax() != SEP]
+      keep = self.voters(probs[:, 0])
       if not keep:
         scores = np.zeros((len(beams), probs.shape[-1]))
         scores[:, SEP] = 1
@@ -72,7 +85,10 @@ class NaiveScorer:
         idx = sorted(table.get(beam, set()) | {SEP})
         masked[:, b, idx] = probs[:, b, idx]
       probs = masked
-    return np.log((probs ** 2).sum(0) / (probs.sum(0) + 1) + self.eps)
+    values = (probs ** 2).sum(0) / (probs.sum(0) + 1)
+    if self.rule and step == 0:
+      values[:, SEP] = 0.0
+    return np.log(values + self.eps)
 
 
 class ProcessorScorer:
@@ -81,9 +97,10 @@ class ProcessorScorer:
   Scores are log(values + 1e-12), as `generate` computes them.
   """
 
-  def __init__(self, probs_fn, prompts, extractive, maxlen, eps=1e-12, banned_ids=()):
+  def __init__(self, probs_fn, prompts, extractive, maxlen, eps=1e-12, banned_ids=(), rule=""):
     self.probs_fn, self.maxlen = probs_fn, maxlen
-    self.processor = jax.jit(rc_vote.RCVoteProcessor(SEP, extractive, eps, tuple(banned_ids)))
+    self.processor = jax.jit(rc_vote.RCVoteProcessor(SEP, extractive, eps, tuple(banned_ids),
+                                                     rule))
     padded = np.array([list(p) + [PAD] * (WIDTH - len(p)) for p in prompts])
     self.state = rc_vote.init_state(padded[None], np.ones((1, len(prompts)), bool), cls_id=CLS,
                                     sep_id=SEP)
@@ -236,6 +253,46 @@ def test_banned_ids_and_padding_passages():
   assert not np.asarray(state.active).any()
 
 
+# Every passage's step-0 argmax is [SEP]: bojone's rule answers "". With [SEP] barred at step 0:
+# "all" votes over the three: A = (.4² + .28²)/(1 + .4 + .28) = .2384/1.68 = .1419,
+#   B = .45²/1.45 = .1397, C = .3²/1.3 = .0692 -> A;
+# "lowest_sep" keeps passage 2 (P([SEP]) .42 < .55 < .6): C = .0692 > A = .28²/1.28 = .0613 -> C;
+# "best_start" keeps passage 1 (its best non-[SEP] token .45 > .4 > .3): B.
+# After the first token every passage puts all its mass on [SEP], which ends the answer.
+ALL_SEP = {(0, ()): {A: .4, SEP: .6}, (1, ()): {B: .45, SEP: .55},
+           (2, ()): {C: .3, A: .28, SEP: .42}}
+
+
+@BOTH
+@pytest.mark.parametrize("beam,extractive", [(1, False), (2, True)])
+@pytest.mark.parametrize("rule,answer", [("", []), ("all", [A]), ("lowest_sep", [C]),
+                                         ("best_start", [B])])
+def test_answerable_rules_hand_worked(scorer, beam, extractive, rule, answer):
+  prompts = [prompt([A, B, C])] * 3
+  assert decode(scorer, table_fn(ALL_SEP), prompts, beam=beam, extractive=extractive,
+                rule=rule) == answer
+
+
+# Both passages pass bojone's test (argmax A, B), yet the step-0 vote prefers [SEP]:
+# [SEP] = 2·.35²/1.7 = .1441 > B = (.25² + .4²)/1.65 = .1348 > A = .4²/1.4 = .1143, so bojone's
+# rule answers "". An answerable rule bars [SEP] at step 0 and answers B ("best_start" keeps the
+# same two passages, "all" both).
+SEP_VOTE = {(0, ()): {A: .4, SEP: .35, B: .25}, (1, ()): {B: .4, SEP: .35, C: .25}}
+
+
+@BOTH
+@pytest.mark.parametrize("rule,answer", [("", []), ("all", [B]), ("best_start", [B])])
+def test_answerable_rule_never_ends_at_step_0(scorer, rule, answer):
+  prompts = [prompt([A, B, C]), prompt([B, C])]
+  assert decode(scorer, table_fn(SEP_VOTE), prompts, beam=1, extractive=True,
+                rule=rule) == answer
+
+
+def test_unknown_answerable_rule():
+  with pytest.raises(ValueError, match="one of all, lowest_sep, best_start"):
+    rc_vote.RCVoteProcessor(SEP, answerable_rule="best")
+
+
 def random_fn(seed, p_sep):
   """Deterministic random distributions per (passage, prefix); [SEP] likely with prob p_sep."""
   @functools.lru_cache(maxsize=None)
@@ -256,6 +313,16 @@ def test_processor_matches_naive_decoder(seed, beam, extractive):
   fn = random_fn(seed, p_sep=0.3)
   assert decode(ProcessorScorer, fn, prompts, beam=beam, extractive=extractive) == decode(
       NaiveScorer, fn, prompts, beam=beam, extractive=extractive)
+
+
+@pytest.mark.parametrize("seed,beam,rule", list(itertools.product(
+    range(2), [1, 2], rc_vote.ANSWERABLE_RULES)))
+def test_answerable_processor_matches_naive_decoder(seed, beam, rule):
+  rng = np.random.default_rng(seed)
+  prompts = [prompt(rng.integers(A, V, size=rng.integers(2, 7)).tolist()) for _ in range(3)]
+  fn = random_fn(seed, p_sep=0.7)
+  got = decode(ProcessorScorer, fn, prompts, beam=beam, extractive=True, rule=rule)
+  assert got and got == decode(NaiveScorer, fn, prompts, beam=beam, extractive=True, rule=rule)
 
 
 LETTERS = "abcdefghijklmnop"

@@ -75,17 +75,19 @@ def test_errors_name_the_file(tmp_path):
 
 
 @pytest.mark.slow
-def test_trains_and_predicts_on_own_files(tmp_path):
+@pytest.mark.parametrize("reader", list(rc.READERS))
+def test_trains_and_predicts_on_own_files(tmp_path, reader):
   records = [dict(r, id=f"{k}-{i}") for k in range(4) for i, r in enumerate(WEBQA)]  # unique ids
   train = write(tmp_path, "train.json", json.dumps(records, ensure_ascii=False))
   config = tiny_config("reading_comprehension", rc.rc_task_args(
-      dataset="webqa", max_p_len=16, max_q_len=8, max_a_len=4, beam_size=1,
+      dataset="webqa", reader=reader, max_p_len=16, max_q_len=8, max_a_len=4, beam_size=1,
       files=_files(train=train, eval=train)), buckets=(48,))
   metrics, saved, outputs = train_then_predict(config, tmp_path / "w", [
       {"id": "a", "question": "天空是什么颜色", "passages": ["天空是蓝色的", {"passage": "草是绿的"}]},
       {"question": "谁发明了电话", "passages": ["贝尔发明了电话"]}], remove=(train,))
-  assert saved.task_args.dataset == "webqa" and metrics["num_scored"] == 8
+  assert saved.task_args.dataset == "webqa" and saved.task_args.reader == reader
+  assert metrics["num_scored"] == 8
   assert [(o["id"], o["question"]) for o in outputs] == [("a", "天空是什么颜色"), ("", "谁发明了电话")]
   passages = {"a": "天空是蓝色的草是绿的", "": "贝尔发明了电话"}
-  for o in outputs:  # extractive decoding: an answer is a piece of its passages (or "")
+  for o in outputs:  # every reader extracts: an answer is a piece of its passages (or "")
     assert o["answer"].replace(" ", "") in passages[o["id"]] or not o["answer"]

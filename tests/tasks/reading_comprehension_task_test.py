@@ -112,9 +112,11 @@ def test_eval_path_matches_answer_questions(task):
   reference = rc_samples.answer_questions(
       model, params, task.tokenizer, [(ex.question, [p.text for p in ex.passages])
                                       for ex in examples],
-      beam_size=a.beam_size, max_p_len=a.max_p_len, max_q_len=a.max_q_len, max_a_len=a.max_a_len)
+      beam_size=a.beam_size, max_p_len=a.max_p_len, max_q_len=a.max_q_len, max_a_len=a.max_a_len,
+      answerable_rule=task.answerable_rule)
+  assert task.answerable_rule == "all"   # cmrc2018: every question has an answer
   assert preds == reference
-  assert preds[2] == ""      # no passage → no answer
+  assert preds[2] == "" and all(preds[:2])  # no passage → no answer; else never empty
   for ex, pred in zip(examples[:2], preds):   # extractive: an n-gram of a passage (lower-cased)
     assert any(pred.replace(" ", "") in p.text.replace("，", ",").lower() for p in ex.passages)
   m = task.metrics(preds, examples)
