@@ -295,7 +295,8 @@ def build_corpus(sources: Mapping[str, Callable[[], Iterable[str]]], out_dir: Pa
   streams, per_source = clean_streams(sources, eval_texts, heldout_percent=heldout_percent,
                                       window=window, min_eval_chars=min_eval_chars)
   stats: dict = {"sources": per_source, "seq_len": seq_len, "window": window,
-                 "min_eval_chars": min_eval_chars, "whole_word": whole_word}
+                 "min_eval_chars": min_eval_chars, "whole_word": whole_word,
+                 "decontamination": decontamination.METHOD}
   for s in per_source.values():
     s.update(tokens=0, heldout_tokens=0)
   unigram = np.zeros(tokenizer.vocab_size, np.int64)
@@ -318,5 +319,8 @@ def build_corpus(sources: Mapping[str, Callable[[], Iterable[str]]], out_dir: Pa
 
 
 def is_built(out_dir: PathLike) -> bool:
-  """True when `build_corpus` completed in `out_dir` (stats.json is written last)."""
-  return (pathlib.Path(out_dir) / "stats.json").exists()
+  """True when `build_corpus` completed in `out_dir` (stats.json is written last) with today's
+  decontamination (a corpus cached by an older method is built again)."""
+  stats = pathlib.Path(out_dir) / "stats.json"
+  return stats.exists() and json.loads(stats.read_text()).get(
+      "decontamination") == decontamination.METHOD

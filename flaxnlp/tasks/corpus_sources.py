@@ -18,8 +18,9 @@ task has a "trial" split and holds out training articles, trial included), so it
   python -m flaxnlp.tasks.corpus_sources --overlap kept.txt    # evaluated texts sharing text
   python -m flaxnlp.tasks.corpus_sources --drops               # what each evaluated set drops
 
-`--dump` writes the kept training documents in packing order, `--dump-eval` every evaluated text,
-one per line (whitespace runs become one space; matching ignores whitespace).
+`--dump` writes the kept training documents in packing order (and prints what each source lost),
+`--dump-eval` every evaluated text, one per line (whitespace runs become one space; matching
+ignores whitespace).
 """
 from __future__ import annotations
 
@@ -209,8 +210,13 @@ def main(argv: Sequence[str] | None = None) -> int:
   if args.dump_eval:
     _write_lines(args.dump_eval, eval_texts())
   if args.dump:
-    streams, _ = corpus.clean_streams(sources(), eval_texts())
+    streams, stats = corpus.clean_streams(sources(), eval_texts())
     _write_lines(args.dump, (text for _, text in streams["train"]))
+    print("| source | documents | duplicates | contaminated | kept | held out | characters |\n"
+          "|---|---:|---:|---:|---:|---:|---:|")
+    for name, s in stats.items():
+      print(f"| {name} | " + " | ".join(f"{s[k]:,}" for k in (
+          "documents", "duplicates", "contaminated", "kept", "heldout", "chars")) + " |")
   for rows in ([_overlap_table(args.overlap)] if args.overlap else []) + (
       [_drops_table()] if args.drops else []):
     print("\n".join(rows))

@@ -86,6 +86,9 @@ def test_build_corpus_counts_drops_and_round_trips(tmp_path, tokenizer, paragrap
   assert a["kept"] + b["kept"] == 350 - 1 - expected["a"][2] - expected["b"][2]
   assert 0 < a["heldout"] + b["heldout"] < 0.25 * 299
   assert json.loads((tmp_path / "stats.json").read_text()) == stats
+  assert corpus.is_built(tmp_path)
+  (tmp_path / "stats.json").write_text(json.dumps({**stats, "decontamination": "whitespace only"}))
+  assert not corpus.is_built(tmp_path)          # built by another method: rebuilt, not reused
   train = corpus.PackedSequences(tmp_path / "train.array_record")
   heldout = corpus.PackedSequences(tmp_path / "heldout.array_record")
   assert len(train) == stats["train_records"] and len(heldout) == stats["heldout_records"] > 0

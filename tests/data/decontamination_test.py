@@ -185,3 +185,30 @@ def test_kept_stream_shares_nothing_with_any_evaluated_set():
   assert sum(s["contaminated"] for s in stats.values()) > 1000
   for split, docs in streams.items():
     assert leaks([text for _, text in docs], eval_texts)[:5] == [], split
+
+
+def test_command_dumps_kept_and_evaluated_texts(tmp_path, monkeypatch, capsys):
+  documents = ["今天天气很好。", LONG[:8], LONG[8:16] + "\n", "我们去公园 散步吧。"]
+  monkeypatch.setattr(corpus_sources, "sources", lambda: {"toy": lambda: documents})
+  monkeypatch.setattr(corpus_sources, "EVALUATED", {
+      "toy_eval": corpus_sources.EvalSet(None, lambda _: [LONG[:14], "短句。"])})
+  kept, evaluated = tmp_path / "kept.txt", tmp_path / "eval.txt"
+  assert corpus_sources.main(["--dump", str(kept), "--dump-eval", str(evaluated)]) == 0
+  assert kept.read_text(encoding="utf-8") == "今天天气很好。\n我们去公园 散步吧。\n"
+  assert evaluated.read_text(encoding="utf-8") == LONG[:14] + "\n短句。\n"
+  assert "| toy | 4 | 0 | 2 | 2 |" in capsys.readouterr().out
+  assert corpus_sources.main(["--overlap", str(kept)]) == 0
+  assert "| toy_eval | 2 | 0 |" in capsys.readouterr().out
+
+
+def test_command_refuses_bad_paths_before_any_work(tmp_path, monkeypatch, capsys):
+  assert corpus_sources.main(["--dump", str(tmp_path / "no" / "kept.txt"),
+                              "--overlap", str(tmp_path / "absent.txt")]) == 2
+  err = capsys.readouterr().err
+  assert "no such folder" in err and "absent.txt: no such file (write one with --dump)" in err
+  monkeypatch.setenv("FLAXNLP_SHARED_DATA", str(tmp_path))
+  assert corpus_sources.main(["--dump-eval", str(tmp_path / "eval.txt")]) == 2
+  assert "people_daily_ner/example.dev: evaluation file missing" in capsys.readouterr().err
+  assert not (tmp_path / "eval.txt").exists()
+  with pytest.raises(SystemExit, match="2"):
+    corpus_sources.main([])
