@@ -198,8 +198,9 @@ def main(argv: Sequence[str] | None = None) -> int:
   args = parser.parse_args(argv)
   if not (args.dump or args.dump_eval or args.overlap or args.drops):
     parser.error("nothing to do: give --dump, --dump-eval, --overlap or --drops")
-  problems = [f"{p}: no such folder" for p in (args.dump, args.dump_eval)
-              if p and not pathlib.Path(p).resolve().parent.is_dir()]
+  outputs = [pathlib.Path(p) for p in (args.dump, args.dump_eval) if p]
+  problems = [f"{p}: is a folder, not a file name" if p.is_dir() else f"{p.parent}: no such folder"
+              for p in outputs if p.is_dir() or not p.resolve().parent.is_dir()]
   if args.overlap and not pathlib.Path(args.overlap).is_file():
     problems.append(f"{args.overlap}: no such file (write one with --dump)")
   problems += [f"{p}: evaluation file missing (FLAXNLP_SHARED_DATA points at the shared data "

@@ -205,7 +205,10 @@ def test_command_refuses_bad_paths_before_any_work(tmp_path, monkeypatch, capsys
   assert corpus_sources.main(["--dump", str(tmp_path / "no" / "kept.txt"),
                               "--overlap", str(tmp_path / "absent.txt")]) == 2
   err = capsys.readouterr().err
-  assert "no such folder" in err and "absent.txt: no such file (write one with --dump)" in err
+  assert f"{tmp_path / 'no'}: no such folder" in err
+  assert "absent.txt: no such file (write one with --dump)" in err
+  assert corpus_sources.main(["--dump-eval", str(tmp_path)]) == 2
+  assert "is a folder, not a file name" in capsys.readouterr().err
   monkeypatch.setenv("FLAXNLP_SHARED_DATA", str(tmp_path))
   assert corpus_sources.main(["--dump-eval", str(tmp_path / "eval.txt")]) == 2
   assert "people_daily_ner/example.dev: evaluation file missing" in capsys.readouterr().err
