@@ -3,7 +3,7 @@
 The references normalise text themselves (casefold, then NFKC, whitespace dropped with a regular
 expression) and search with plain substring tests (`brute_force_kept`) or an anchored scan
 (`leaks`), never the hashed n-gram sets of `flaxnlp.data.decontamination`. The hand-made cases
-each reproduce one leak of the earlier per-document check: full-width / upper-case variants,
+each reproduce one way a per-document check leaks: full-width / upper-case variants,
 an evaluated sentence cut into short consecutive documents, a short document inside a longer
 evaluated text, and neighbours that meet once the document between them is dropped.
 """
