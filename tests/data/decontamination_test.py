@@ -175,7 +175,7 @@ def test_leaks_reference_finds_each_kind():
 
 @pytest.mark.slow
 def test_kept_stream_shares_nothing_with_any_evaluated_set():
-  """The whole default corpus against every evaluated set, in full (about 3 min here)."""
+  """The whole default corpus against every evaluated set, in full (46 s of CPU)."""
   if corpus_sources.missing_eval_files():
     pytest.skip(f"evaluation data missing: {corpus_sources.missing_eval_files()[:2]}")
   sets = corpus_sources.eval_sets()
