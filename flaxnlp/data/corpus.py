@@ -6,13 +6,13 @@ and read back lazily by index, so the same code streams a 100 GB corpus on a pod
   build_corpus(sources, out_dir, tokenizer, eval_texts=...)   # -> stats dict, written once
   PackedSequences(out_dir / "train.array_record")             # Sequence of packed records
 
-Build steps, in order: each document is stripped and dropped when empty; a document that shares a
-`window`-character substring with any evaluation text, or contains a whole evaluation text of at
-least `min_eval_chars` characters, is dropped (`Decontaminator`); exact duplicates of an earlier
-document (any source) are dropped; the rest is held out when `sha1(document) % 100 <
-heldout_percent`. Each stream (train, held-out) is tokenized, documents are joined with `[SEP]`
-in source order and cut into records of `seq_len - 2` content tokens (RoBERTa's FULL-SENTENCES
-packing; `[CLS]`/`[SEP]` are added by the task), the last partial record dropped.
+Build steps, in order (`select_documents`, then `clean_streams`): each document is stripped and
+dropped when empty; exact duplicates of an earlier document (any source) are dropped; a document
+is held out when `sha1(document) % 100 < heldout_percent`. Each stream (train, held-out) is then
+decontaminated as it will be packed (`flaxnlp.data.decontamination`: normalised text, windows
+over consecutive kept documents), tokenized, its documents joined with `[SEP]` in source order
+and cut into records of `seq_len - 2` content tokens (RoBERTa's FULL-SENTENCES packing;
+`[CLS]`/`[SEP]` are added by the task), the last partial record dropped.
 
 Record layout (little-endian bytes): n uint16 token ids, then n uint8 flags with bit 0 = the token
 starts a word (from `jieba` when whole-word masking data is built, else every token) and bit 1 =
@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 
 import numpy as np
 
+from flaxnlp.data import decontamination
 from flaxnlp.data.formats.errors import DataFormatError
 
 PathLike = str | os.PathLike
@@ -86,43 +87,6 @@ def split_sentences(text: str) -> list[str]:
       if piece:
         pieces.append(piece)
   return pieces
-
-
-class Decontaminator:
-  """Detects documents that overlap any evaluation text.
-
-  A document is contaminated when it shares a substring of `window` characters with an
-  evaluation text, or when it contains a whole evaluation text of `min_chars`..`window - 1`
-  characters. Shorter evaluation texts (a few characters, e.g. "他说。") cannot be told apart from
-  ordinary language and are ignored. Whitespace is removed before matching on both sides.
-  """
-
-  def __init__(self, eval_texts: Iterable[str], window: int = 32, min_chars: int = 10):
-    self.window, self.min_chars = window, min_chars
-    self._windows: set[str] = set()
-    self._short: dict[str, set[str]] = collections.defaultdict(set)  # min_chars prefix -> texts
-    for text in eval_texts:
-      text = _squeeze(text)
-      if len(text) >= window:
-        self._windows.update(text[i:i + window] for i in range(len(text) - window + 1))
-      elif len(text) >= min_chars:
-        self._short[text[:min_chars]].add(text)
-
-  def __call__(self, document: str) -> bool:
-    """True when `document` overlaps an evaluation text (see the class docstring)."""
-    text = _squeeze(document)
-    w, m = self.window, self.min_chars
-    for i in range(len(text) - m + 1):
-      if i + w <= len(text) and text[i:i + w] in self._windows:
-        return True
-      candidates = self._short.get(text[i:i + m])
-      if candidates and any(text.startswith(c, i) for c in candidates):
-        return True
-    return False
-
-
-def _squeeze(text: str) -> str:
-  return "".join(text.split())
 
 
 def _word_starts(text: str, segment: Callable[[str], list[str]] | None) -> np.ndarray:
@@ -249,6 +213,61 @@ def _write(path: pathlib.Path, records: Iterable[bytes]) -> int:
   return count
 
 
+Streams = dict[str, list[tuple[str, str]]]   # "train" / "heldout" -> [(source, document)]
+
+
+def select_documents(sources: Mapping[str, Callable[[], Iterable[str]]],
+                     heldout_percent: int = 1) -> tuple[Streams, dict]:
+  """The stripped, non-empty, first-seen documents of `sources`, split by content hash.
+
+  Returns (streams, stats): each stream in packing order; stats[source] counts `documents` read
+  (non-empty) and `duplicates` dropped.
+  """
+  seen: set[bytes] = set()
+  streams: Streams = {"train": [], "heldout": []}
+  stats = {}
+  for name, documents in sources.items():
+    s = stats[name] = dict(documents=0, duplicates=0)
+    for text in documents():
+      text = text.strip()
+      if not text:
+        continue
+      s["documents"] += 1
+      digest = hashlib.sha1(text.encode("utf-8")).digest()
+      if digest in seen:
+        s["duplicates"] += 1
+        continue
+      seen.add(digest)
+      heldout = int.from_bytes(digest[:8], "little") % 100 < heldout_percent
+      streams["heldout" if heldout else "train"].append((name, text))
+  return streams, stats
+
+
+def clean_streams(sources: Mapping[str, Callable[[], Iterable[str]]], eval_texts: Iterable[str], *,
+                  heldout_percent: int = 1, window: int = 32,
+                  min_eval_chars: int = 10) -> tuple[Streams, dict]:
+  """`select_documents`, then each stream decontaminated (`decontamination.decontaminate`).
+
+  Returns (streams, stats): stats[source] adds `contaminated` (dropped), `kept`, `heldout` (of the
+  kept) and `chars` (of the kept documents).
+  """
+  streams, stats = select_documents(sources, heldout_percent)
+  index = decontamination.EvalIndex(list(eval_texts), window, min_eval_chars)
+  for s in stats.values():
+    s.update(contaminated=0, kept=0, heldout=0, chars=0)
+  for split, docs in streams.items():
+    kept = decontamination.decontaminate([text for _, text in docs], index)
+    for (name, text), keep in zip(docs, kept):
+      s = stats[name]
+      s["contaminated"] += not keep
+      if keep:
+        s["kept"] += 1
+        s["heldout"] += split == "heldout"
+        s["chars"] += len(text)
+    streams[split] = [doc for doc, keep in zip(docs, kept) if keep]
+  return streams, stats
+
+
 def build_corpus(sources: Mapping[str, Callable[[], Iterable[str]]], out_dir: PathLike, tokenizer, *,
                  eval_texts: Iterable[str] = (), seq_len: int = 128, heldout_percent: int = 1,
                  whole_word: bool = True, window: int = 32, min_eval_chars: int = 10) -> dict:
@@ -258,12 +277,12 @@ def build_corpus(sources: Mapping[str, Callable[[], Iterable[str]]], out_dir: Pa
     sources: name -> zero-argument callable yielding documents, in the order to pack them.
     out_dir: created; the files are written to a temporary name and renamed when complete.
     tokenizer: a `flaxnlp.data.tokenizer.Tokenizer`.
-    eval_texts: every text any experiment evaluates on (see `Decontaminator`).
+    eval_texts: every text any experiment evaluates on (see `flaxnlp.data.decontamination`).
     seq_len: model sequence length; records hold `seq_len - 2` tokens.
     heldout_percent: share of documents (by content hash) kept out of training.
     whole_word: mark word starts with `jieba` (for whole-word masking).
   Returns:
-    the stats: per source documents read, dropped as contaminated / duplicate, kept and held-out
+    the stats: per source documents read, dropped as duplicate / contaminated, kept and held-out
     documents, characters, tokens and held-out tokens; record counts; unigram token counts are saved to `unigram.npy`.
   """
   out = pathlib.Path(out_dir)
@@ -273,43 +292,26 @@ def build_corpus(sources: Mapping[str, Callable[[], Iterable[str]]], out_dir: Pa
     import jieba  # pylint: disable=import-outside-toplevel
     jieba.setLogLevel(60)
     segment = lambda text: jieba.lcut(text, HMM=True)  # noqa: E731
-  is_contaminated = Decontaminator(eval_texts, window, min_eval_chars)
-  seen: set[bytes] = set()
-  stats: dict = {"sources": {}, "seq_len": seq_len, "window": window,
-                 "min_eval_chars": min_eval_chars, "whole_word": whole_word}
-  streams: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {"train": [], "heldout": []}
+  streams, per_source = clean_streams(sources, eval_texts, heldout_percent=heldout_percent,
+                                      window=window, min_eval_chars=min_eval_chars)
+  stats: dict = {"sources": per_source, "seq_len": seq_len, "window": window,
+                 "min_eval_chars": min_eval_chars, "whole_word": whole_word,
+                 "decontamination": decontamination.METHOD}
+  for s in per_source.values():
+    s.update(tokens=0, heldout_tokens=0)
   unigram = np.zeros(tokenizer.vocab_size, np.int64)
-  for name, documents in sources.items():
-    s = dict(documents=0, contaminated=0, duplicates=0, kept=0, heldout=0, chars=0, tokens=0,
-             heldout_tokens=0)
-    for text in documents():
-      text = text.strip()
-      if not text:
-        continue
-      s["documents"] += 1
-      if is_contaminated(text):
-        s["contaminated"] += 1
-        continue
-      digest = hashlib.sha1(text.encode("utf-8")).digest()
-      if digest in seen:
-        s["duplicates"] += 1
-        continue
-      seen.add(digest)
+  for split, docs in streams.items():
+    tokenized = []
+    for name, text in docs:
       ids, flags = tokenize_document(tokenizer, text, segment)
-      heldout = int.from_bytes(digest[:8], "little") % 100 < heldout_percent
-      streams["heldout" if heldout else "train"].append((ids, flags))
-      s["kept"] += 1
-      s["heldout"] += heldout
-      s["chars"] += len(text)
-      s["tokens"] += len(ids)
-      if heldout:
-        s["heldout_tokens"] += len(ids)
+      tokenized.append((ids, flags))
+      per_source[name]["tokens"] += len(ids)
+      if split == "heldout":
+        per_source[name]["heldout_tokens"] += len(ids)
       else:
         np.add.at(unigram, ids.astype(np.int64), 1)
-    stats["sources"][name] = s
-  for split, docs in streams.items():
     tmp = out / f"{split}.array_record.tmp"
-    stats[f"{split}_records"] = _write(tmp, pack(docs, seq_len - 2, tokenizer.sep_id))
+    stats[f"{split}_records"] = _write(tmp, pack(tokenized, seq_len - 2, tokenizer.sep_id))
     tmp.rename(out / f"{split}.array_record")
   np.save(out / "unigram.npy", unigram)
   (out / "stats.json").write_text(json.dumps(stats, indent=2, ensure_ascii=False))
@@ -317,5 +319,8 @@ def build_corpus(sources: Mapping[str, Callable[[], Iterable[str]]], out_dir: Pa
 
 
 def is_built(out_dir: PathLike) -> bool:
-  """True when `build_corpus` completed in `out_dir` (stats.json is written last)."""
-  return (pathlib.Path(out_dir) / "stats.json").exists()
+  """True when `build_corpus` completed in `out_dir` (stats.json is written last) with today's
+  decontamination (a corpus cached by an older method is built again)."""
+  stats = pathlib.Path(out_dir) / "stats.json"
+  return stats.exists() and json.loads(stats.read_text()).get(
+      "decontamination") == decontamination.METHOD
