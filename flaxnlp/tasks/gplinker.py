@@ -19,6 +19,7 @@ import flax.linen as nn
 import numpy as np
 
 from flaxnlp import paths
+from flaxnlp.data import windows
 from flaxnlp.data.tokenizer import Tokenizer
 from flaxnlp.layers import global_pointer
 from flaxnlp.models import bert, encoders
@@ -92,6 +93,10 @@ class GPLinkerTask(base.Task):
   def encode(self, text: str):
     """`Tokenizer.encode(text, maxlen=task_args.maxlen)`."""
     return self.tokenizer.encode(text, maxlen=int(self.args.maxlen))
+
+  def predict_windows(self, example):
+    """Windows of `task_args.maxlen` tokens (`flaxnlp.data.windows.text_windows`)."""
+    return windows.text_windows(self.tokenizer, example.text, int(self.args.maxlen))
 
   def dummy_batch(self, batch_size: int, length: int):
     return self.collate([self.empty_feature()] * batch_size, length)

@@ -41,6 +41,7 @@ import numpy as np
 
 from flaxnlp import losses, paths
 from flaxnlp.data import spans as spans_lib
+from flaxnlp.data import windows as windows_lib
 from flaxnlp.data.formats import NerExample
 from flaxnlp.data import ner_datasets
 from flaxnlp.data.ner_datasets import split_name
@@ -233,6 +234,17 @@ class NerTask(base.Task):
     if not isinstance(text, str):
       raise ValueError(f'expected a JSON string or an object with a string "text", got {obj!r}')
     return NerExample(text, [])
+
+  def predict_windows(self, example: NerExample):
+    """Windows of `eval_maxlen` tokens (`flaxnlp.data.windows.text_windows`)."""
+    return windows_lib.text_windows(self.tokenizer, example.text, self.eval_maxlen)
+
+  def merge_windows(self, windows, predictions) -> list[tuple[int, int, str]]:
+    """The windows' entities shifted into the text's offsets, kept by the merge rule of
+    `flaxnlp.data.windows` (identical entities once), sorted."""
+    shifted = [[(s + w.start, e + w.start, t) for s, e, t in entities]
+               for w, entities in zip(windows, predictions)]
+    return sorted(windows_lib.merge(windows, shifted, lambda entity: entity[:2]))
 
   def to_json(self, example: NerExample, prediction) -> dict:
     """Predict-mode output: the text and its entities with inclusive character offsets."""

@@ -19,6 +19,7 @@ import numpy as np
 from flaxnlp import paths
 from flaxnlp.data import extraction_datasets, own_files
 from flaxnlp.data import spans as spans_lib
+from flaxnlp.data import windows as windows_lib
 from flaxnlp.data.formats import duie
 from flaxnlp.decoding.relations import decode_relations
 from flaxnlp.metrics.extraction import relation_f1
@@ -110,6 +111,11 @@ class RelationExtractionTask(gplinker.GPLinkerTask):
     if not isinstance(text, str):
       raise ValueError(f'expected a JSON string or an object with a string "text", got {obj!r}')
     return duie.RelationExample(text, ())
+
+  def merge_windows(self, windows, predictions) -> set[tuple[str, str, str]]:
+    """The union of the windows' (subject, predicate, object) triples: they are strings without
+    offsets, so of the merge rule (`flaxnlp.data.windows`) only "identical ones once" applies."""
+    return set(windows_lib.merge(windows, predictions, lambda triple: None))
 
   def to_json(self, example, prediction) -> dict:
     return {"text": example.text,
