@@ -163,8 +163,9 @@ def _ee_run(tmp_path):
 
 
 def _rc_run(tmp_path):
-  train = write(tmp_path, "train.jsonl", [
-      {"question": "谁发明了电话", "passages": [{"passage": "贝尔发明了电话", "answer": "贝尔"}]}])
+  train = write(tmp_path, "train.json", json.dumps([  # WebQA shape: one JSON list
+      {"question": "谁发明了电话", "passages": [{"passage": "贝尔发明了电话", "answer": "贝尔"}]}],
+      ensure_ascii=False))
   config = tiny_config("reading_comprehension", rc.rc_task_args(
       dataset="webqa", max_p_len=16, max_q_len=8, max_a_len=4, beam_size=1,
       files=_files(train=train, eval=train)), buckets=(48,))

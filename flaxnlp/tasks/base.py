@@ -219,10 +219,10 @@ class Task(abc.ABC):
     del example
     return None
 
-  def merge_windows(self, windows: Sequence[windows_lib.Window],
+  def merge_windows(self, example: Any, windows: Sequence[windows_lib.Window],
                     predictions: Sequence[Any]) -> Any:
-    """Predict mode: the prediction of a whole text from its windows' predictions (in window
-    order, offsets relative to each window), by `flaxnlp.data.windows.merge`'s rule."""
+    """Predict mode: the prediction of the whole `example` from its windows' predictions (in
+    window order, offsets relative to each window), by `flaxnlp.data.windows.merge`'s rule."""
     raise NotImplementedError(f"{type(self).__name__} reads no windows")
 
   def truncates(self, example: Any) -> bool:

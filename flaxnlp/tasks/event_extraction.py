@@ -144,10 +144,12 @@ class EventExtractionTask(gplinker.GPLinkerTask):
     text = duee.duee_fin_text(obj.get("title"), obj["text"]) if self.format.fin else obj["text"]
     return duee.EventExample(text, ())
 
-  def merge_windows(self, windows, predictions):
+  def merge_windows(self, example, windows, predictions):
     """The windows' events, node starts shifted into the text's offsets (an enum node keeps -1),
     kept by the merge rule of `flaxnlp.data.windows` over each event's extent (its first to its
     last located character; identical events once)."""
+    del example
+
     def shifted(event, offset):
       return tuple((t, r, s, st + offset if st >= 0 else st) for t, r, s, st in event)
 

@@ -69,21 +69,18 @@ def predict_whole(trainer, params, examples: Sequence[Any]) -> list[Any]:
   """
   task = trainer.task
   plans = [task.predict_windows(ex) for ex in examples]
+  plans = [w if w is not None and len(w) > 1 else None for w in plans]  # None: read whole
   pieces = []
   for ex, windows in zip(examples, plans):
-    if windows is None or len(windows) == 1:
-      pieces.append(ex)
-    else:
-      pieces += [dataclasses.replace(ex, text=ex.text[w.start:w.end]) for w in windows]
+    pieces += ([ex] if windows is None
+               else [dataclasses.replace(ex, text=ex.text[w.start:w.end]) for w in windows])
   predictions = trainer.predict_examples(params, pieces) if pieces else []
   merged, k = [], 0
-  for windows in plans:
-    if windows is None or len(windows) == 1:
-      merged.append(predictions[k])
-      k += 1
-    else:
-      merged.append(task.merge_windows(windows, predictions[k:k + len(windows)]))
-      k += len(windows)
+  for ex, windows in zip(examples, plans):
+    n = 1 if windows is None else len(windows)
+    read = predictions[k:k + n]
+    merged.append(read[0] if windows is None else task.merge_windows(ex, windows, read))
+    k += n
   return merged
 
 

@@ -14,7 +14,7 @@ import pytest
 
 from flaxnlp import configs
 from flaxnlp.data import windows
-from flaxnlp.data.formats import NerExample
+from flaxnlp.data.formats import NerExample, duie
 from flaxnlp.data.tokenizer import Tokenizer
 from flaxnlp.tasks import ner, registry
 from flaxnlp.tasks.event_extraction import ee_task_args
@@ -108,7 +108,7 @@ def test_ner_merge_shifts_into_the_text(ner_task):
   w = [windows.Window(0, 4), windows.Window(2, 9)]
   # Window 2 reads "北京hello": 北京 at its (0, 1) is the text's (2, 3), margin 0 there and
   # min(2, 0) = 0 in window 1 -> tie, the first window's copy; "hello" (2, 6) -> (4, 8).
-  merged = ner_task.merge_windows(w, [[(2, 3, "LOC")], [(0, 1, "LOC"), (2, 6, "ORG")]])
+  merged = ner_task.merge_windows(None, w, [[(2, 3, "LOC")], [(0, 1, "LOC"), (2, 6, "ORG")]])
   assert merged == [(2, 3, "LOC"), (4, 8, "ORG")]
 
 
@@ -123,20 +123,26 @@ def test_event_merge_shifts_located_nodes_only(tmp_path):
   event = [("入狱", "触发词", "入狱", 3), ("入狱", "入狱者", "张三", 1)]  # extent (1, 4)
   shifted = [("入狱", "触发词", "入狱", 8), ("入狱", "入狱者", "张三", 6)]  # text (6, 9)
   enum_only = [("入狱", "环节", "筹备", -1)]  # no located node: kept once
-  merged = task.merge_windows(w, [[event, enum_only], [event, enum_only]])
+  merged = task.merge_windows(None, w, [[event, enum_only], [event, enum_only]])
   # Window 1's event is the text's (1, 4) (margin 1; not in window 2); window 2's is (6, 9):
   # margin min(1, 0) = 0 in window 1, min(1, 5) = 1 in window 2 -> kept from window 2.
   assert merged == [event, enum_only, shifted]
 
 
-def test_relation_merge_is_the_union(tmp_path):
+def test_relation_merge_places_triples_in_their_window(tmp_path):
   (tmp_path / "all_50_schemas").write_text(json.dumps(
       {"subject_type": "人物", "predicate": "妻子", "object_type": "人物"},
       ensure_ascii=False) + "\n", encoding="utf-8")
   task = registry.get("relation_extraction")(_config(tmp_path, "relation_extraction", re_task_args(
       data_dir=str(tmp_path), head_size=8), vocab_size=21128))
-  a, b = ("甲", "妻子", "乙"), ("丙", "妻子", "丁")
-  assert task.merge_windows([windows.Window(0, 5), windows.Window(3, 8)], [{a}, {a, b}]) == {a, b}
+  text = "甲妻乙，丙妻丁，戊妻己"
+  w = [windows.Window(0, 7), windows.Window(3, 11)]  # "甲妻乙，丙妻丁" and "，丙妻丁，戊妻己"
+  a, b, c = ("甲", "妻子", "乙"), ("丙", "妻子", "丁"), ("戊", "妻子", "己")
+  # b spans the text's (4, 6): margin min(4, 0) = 0 in the first window, min(1, 4) = 1 in the
+  # second, so it is the second window's to report; a is only in the first, c in the second.
+  example = duie.RelationExample(text, ())
+  assert task.merge_windows(example, w, [{a, b}, {b, c}]) == {a, b, c}
+  assert task.merge_windows(example, w, [{a, b}, {c}]) == {a, c}
 
 
 # ---- The whole path: a 2,000-character text ------------------------------------------------------
