@@ -28,12 +28,14 @@ from flaxnlp.errors import UserError
 
 
 def jsonable(x):
-  """json.dumps default: numpy scalars/arrays, sets and tuples become plain JSON values."""
+  """json.dumps default: numpy scalars and arrays become plain values, sets sorted lists (json
+  then encodes their elements, calling this again for non-JSON ones)."""
   if isinstance(x, (np.integer, np.floating, np.bool_)):
     return x.item()
-  if isinstance(x, (np.ndarray, set, frozenset, tuple)):
-    return [jsonable(v) for v in (x.tolist() if isinstance(x, np.ndarray) else sorted(x, key=str)
-                                  if isinstance(x, (set, frozenset)) else x)]
+  if isinstance(x, np.ndarray):
+    return x.tolist()
+  if isinstance(x, (set, frozenset)):
+    return sorted(x, key=str)
   raise TypeError(f"{type(x).__name__} is not JSON serialisable")
 
 
