@@ -54,7 +54,7 @@ def fixture_ner_task(tmp_path):
     # 4 tokens a window; starts 0, 2 (北), 4 (hel), 6 (天): each half a window after the last.
     (6, [(0, 4), (2, 9), (4, 11), (9, 12)]),
     # 5 tokens: the first window would end inside hello (after hel), so it ends before hel;
-    # the second starts at token 2 and runs to 安 (tokens 2..6); the third from hel to the end.
+    # the second holds tokens 2..6 (北京hello天); the third runs from hel to the end.
     (7, [(0, 4), (2, 10), (4, 12)]),
 ])
 def test_windows_by_hand(tokenizer, maxlen, expected):
