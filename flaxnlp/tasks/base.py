@@ -35,6 +35,7 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
+from flaxnlp.data import windows as windows_lib
 from flaxnlp.models import checkpoints, warm_start
 
 Batch = Mapping[str, np.ndarray]
@@ -209,3 +210,22 @@ class Task(abc.ABC):
   def to_json(self, example: Any, prediction: Any) -> Any:
     """Predict mode: the output JSON value of one example (default: input and prediction)."""
     return {"input": example, "prediction": prediction}
+
+  def predict_windows(self, example: Any) -> list[windows_lib.Window] | None:
+    """Predict mode: the overlapping character windows of `example.text` the model reads in turn
+    (`flaxnlp.data.windows.text_windows`; `flaxnlp.train.predict_io` makes each window an
+    example with that part of the text), or None (the default) / one window to read `example`
+    whole."""
+    del example
+    return None
+
+  def merge_windows(self, example: Any, windows: Sequence[windows_lib.Window],
+                    predictions: Sequence[Any]) -> Any:
+    """Predict mode: the prediction of the whole `example` from its windows' predictions (in
+    window order, offsets relative to each window), by `flaxnlp.data.windows.merge`'s rule."""
+    raise NotImplementedError(f"{type(self).__name__} reads no windows")
+
+  def truncates(self, example: Any) -> bool:
+    """Predict mode: True when the model reads only part of `example` (the count is reported)."""
+    del example
+    return False

@@ -139,10 +139,18 @@ class ClassificationTask(base.Task):
                                      self.num_labels)
 
   def from_json(self, obj) -> goemotions.MultiLabelExample:
-    """Predict-mode input `{"text": ..., ["labels": [ids]], ["id": ...]}`."""
-    if "text" not in obj:
-      raise ValueError(f"predict input needs a 'text' field, got keys {sorted(obj)}")
+    """Predict-mode input `{"text": ..., ["labels": [ids]], ["id": ...]}` or a bare string."""
+    if isinstance(obj, str):
+      return goemotions.MultiLabelExample(obj, ())
+    if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
+      raise ValueError('expected a JSON string or an object with a string "text", got '
+                       f"{obj!r:.200}")
     return goemotions.MultiLabelExample(obj["text"], tuple(obj.get("labels", ())), obj.get("id"))
+
+  def truncates(self, example) -> bool:
+    """True when the text has more than `maxlen` tokens with [CLS]/[SEP] (the model reads the
+    first ones: a label depends on the whole text, so windows would not do)."""
+    return len(self.tokenizer.tokenize(example.text)) + 2 > int(self.args.maxlen)
 
   def to_json(self, example, prediction):
     """Predict-mode output: the text, its id and the predicted label ids and names."""

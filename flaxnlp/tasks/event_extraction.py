@@ -28,6 +28,7 @@ import numpy as np
 from flaxnlp import paths
 from flaxnlp.data import extraction_datasets, own_files
 from flaxnlp.data import spans as spans_lib
+from flaxnlp.data import windows as windows_lib
 from flaxnlp.data.formats import duee
 from flaxnlp.decoding.cliques import decode_events, drop_subset_events
 from flaxnlp.metrics.extraction import event_f1
@@ -142,6 +143,22 @@ class EventExtractionTask(gplinker.GPLinkerTask):
       return duee.EventExample(obj, ())
     text = duee.duee_fin_text(obj.get("title"), obj["text"]) if self.format.fin else obj["text"]
     return duee.EventExample(text, ())
+
+  def merge_windows(self, example, windows, predictions):
+    """The windows' events, node starts shifted into the text's offsets (an enum node keeps -1),
+    kept by the merge rule of `flaxnlp.data.windows` over each event's extent (its first to its
+    last located character; identical events once)."""
+    del example
+
+    def shifted(event, offset):
+      return tuple((t, r, s, st + offset if st >= 0 else st) for t, r, s, st in event)
+
+    def extent(event):
+      located = [(st, st + len(s) - 1) for _, _, s, st in event if st >= 0]
+      return (min(a for a, _ in located), max(b for _, b in located)) if located else None
+
+    events = [[shifted(e, w.start) for e in p] for w, p in zip(windows, predictions)]
+    return [list(e) for e in windows_lib.merge(windows, events, extent)]
 
   def to_json(self, example, prediction) -> dict:
     """Events with a trigger, subset-deduplicated (`predict_to_file`), arguments without trigger:

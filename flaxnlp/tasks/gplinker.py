@@ -6,6 +6,9 @@ sets per head (`gplinker_labels`), built per batch in `collate` for the padded l
 the keys `label_keys` (one per head, in the model's order); loss: sparse ZLPR with mask_zero per
 head, summed over heads, mean over the batch (`gplinker_labels.gplinker_loss`).
 
+Predict mode reads a text longer than `task_args.maxlen` tokens in overlapping windows
+(`predict_windows`; each task's `merge_windows` merges their predictions).
+
 A task subclasses `GPLinkerTask` and supplies `head_specs()`, `empty_feature()` and
 `pair_sets(feature)` (the per-head pair sets of one featurised example).
 """
@@ -19,6 +22,7 @@ import flax.linen as nn
 import numpy as np
 
 from flaxnlp import paths
+from flaxnlp.data import windows as windows_lib
 from flaxnlp.data.tokenizer import Tokenizer
 from flaxnlp.layers import global_pointer
 from flaxnlp.models import bert, encoders
@@ -92,6 +96,10 @@ class GPLinkerTask(base.Task):
   def encode(self, text: str):
     """`Tokenizer.encode(text, maxlen=task_args.maxlen)`."""
     return self.tokenizer.encode(text, maxlen=int(self.args.maxlen))
+
+  def predict_windows(self, example):
+    """Windows of `task_args.maxlen` tokens (`flaxnlp.data.windows.text_windows`)."""
+    return windows_lib.text_windows(self.tokenizer, example.text, int(self.args.maxlen))
 
   def dummy_batch(self, batch_size: int, length: int):
     return self.collate([self.empty_feature()] * batch_size, length)

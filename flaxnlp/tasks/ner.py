@@ -25,6 +25,9 @@ Data flow (kexue.fm/archives/8373):
   * `predict` (on device): the cells with logit > 0, bool [B, H, N, N].
   * `decode` (host): every (α, i, j) hit outside the [CLS] / [SEP] rows and columns becomes the
     inclusive character span (offsets[i].start, offsets[j].end − 1, type α).
+  * predict mode (`flaxnlp.train.predict_io`): a text longer than `eval_maxlen` tokens is read
+    in overlapping windows whose entities are merged in the text's offsets (`predict_windows`,
+    `merge_windows`, `flaxnlp.data.windows`); evaluation keeps the truncation above.
   * `metrics`: entity-level micro P / R / F1 = 2X / (Y + Z) over character spans, plus F1 per type
     (`flaxnlp.metrics.entity_f1`).
 
@@ -41,6 +44,7 @@ import numpy as np
 
 from flaxnlp import losses, paths
 from flaxnlp.data import spans as spans_lib
+from flaxnlp.data import windows as windows_lib
 from flaxnlp.data.formats import NerExample
 from flaxnlp.data import ner_datasets
 from flaxnlp.data.ner_datasets import split_name
@@ -233,6 +237,18 @@ class NerTask(base.Task):
     if not isinstance(text, str):
       raise ValueError(f'expected a JSON string or an object with a string "text", got {obj!r}')
     return NerExample(text, [])
+
+  def predict_windows(self, example: NerExample):
+    """Windows of `eval_maxlen` tokens (`flaxnlp.data.windows.text_windows`)."""
+    return windows_lib.text_windows(self.tokenizer, example.text, self.eval_maxlen)
+
+  def merge_windows(self, example, windows, predictions) -> list[tuple[int, int, str]]:
+    """The windows' entities shifted into the text's offsets, kept by the merge rule of
+    `flaxnlp.data.windows` (identical entities once), sorted."""
+    del example
+    shifted = [[(s + w.start, e + w.start, t) for s, e, t in entities]
+               for w, entities in zip(windows, predictions)]
+    return sorted(windows_lib.merge(windows, shifted, lambda entity: entity[:2]))
 
   def to_json(self, example: NerExample, prediction) -> dict:
     """Predict-mode output: the text and its entities with inclusive character offsets."""

@@ -237,6 +237,15 @@ class ReadingComprehensionTask(base.Task):
     (`qa_datasets.example_from_json`)."""
     return qa_datasets.example_from_json(obj)
 
+  def truncates(self, example: qa.QAExample) -> bool:
+    """True when the prompts (`rc_samples.decoding_prompts`) cut the question (more than
+    max_q_len − 1 tokens) or a passage (more than max_p_len − 2)."""
+    def tokens(text):
+      return len(self.tokenizer.tokenize(text))
+    return (tokens(example.question) > int(self.args.max_q_len) - 1
+            or any(tokens(rc_samples.replace_passage_punctuation(p.text))
+                   > int(self.args.max_p_len) - 2 for p in example.passages))
+
   def to_json(self, example: qa.QAExample, prediction: str):
     """Predict-mode output: id, question and the answer ("" = no answer)."""
     return {"id": example.id, "question": example.question, "answer": prediction}

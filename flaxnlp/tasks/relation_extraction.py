@@ -19,6 +19,7 @@ import numpy as np
 from flaxnlp import paths
 from flaxnlp.data import extraction_datasets, own_files
 from flaxnlp.data import spans as spans_lib
+from flaxnlp.data import windows as windows_lib
 from flaxnlp.data.formats import duie
 from flaxnlp.decoding.relations import decode_relations
 from flaxnlp.metrics.extraction import relation_f1
@@ -110,6 +111,22 @@ class RelationExtractionTask(gplinker.GPLinkerTask):
     if not isinstance(text, str):
       raise ValueError(f'expected a JSON string or an object with a string "text", got {obj!r}')
     return duie.RelationExample(text, ())
+
+  def merge_windows(self, example, windows, predictions) -> set[tuple[str, str, str]]:
+    """The windows' (subject, predicate, object) triples kept by the merge rule of
+    `flaxnlp.data.windows` (identical triples once). A triple is placed where its subject and
+    object first occur in its window's text (the convention of the gold spans, `featurize`): its
+    extent runs from the first to the last character of the two."""
+    located = []
+    for w, triples in zip(windows, predictions):
+      text = example.text[w.start:w.end]
+      rows = []
+      for s, p, o in triples:
+        s_at, o_at = text.find(s), text.find(o)
+        rows.append(((s, p, o), w.start + min(s_at, o_at),
+                     w.start + max(s_at + len(s), o_at + len(o)) - 1))
+      located.append(rows)
+    return {triple for triple, _, _ in windows_lib.merge(windows, located, lambda row: row[1:])}
 
   def to_json(self, example, prediction) -> dict:
     return {"text": example.text,

@@ -26,8 +26,10 @@ It calls, in this order:
                 `decode(outputs, batch, examples)` for the real rows of each batch; then
                 `metrics(predictions, examples)` → dict of floats (`config.train.best_metric`
                 picks the best checkpoint).
-  predict mode  each input JSON line → `task.from_json(obj)` → featurize/collate/predict/decode →
-                `task.to_json(example, prediction)`, one output line.
+  predict mode  each input JSON line → `task.from_json(obj)`; a long text → `task.predict_windows`
+                → featurize/collate/predict/decode per window → `task.merge_windows`;
+                `task.to_json(example, prediction)` over the input's fields, one output line
+                (`flaxnlp.train.predict_io`, which `flaxnlp.load(workdir).predict` runs too).
 
 Workdir: config.json, metrics.jsonl, tensorboard/, checkpoints/ (state + grain iterator, exact
 resume), best/ (params of the best eval).

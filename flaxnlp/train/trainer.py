@@ -39,7 +39,7 @@ from flaxnlp.data import holdout, pipeline
 from flaxnlp.errors import UserError
 from flaxnlp.optim import ema as ema_lib, registry as optimizers
 from flaxnlp.tasks import registry
-from flaxnlp.train import checkpointing, sharding
+from flaxnlp.train import checkpointing, predict_io, sharding
 from flaxnlp.train import logging as train_logging
 
 
@@ -54,16 +54,6 @@ class TrainState:
 
 def _format(metrics: dict[str, float]) -> str:
   return " ".join(f"{k}={v:.4f}" for k, v in metrics.items())
-
-
-def _jsonable(x):
-  """json.dumps default: numpy scalars/arrays, sets and tuples become plain JSON values."""
-  if isinstance(x, (np.integer, np.floating, np.bool_)):
-    return x.item()
-  if isinstance(x, (np.ndarray, set, frozenset, tuple)):
-    return [_jsonable(v) for v in (x.tolist() if isinstance(x, np.ndarray) else sorted(x, key=str)
-                                   if isinstance(x, (set, frozenset)) else x)]
-  raise TypeError(f"{type(x).__name__} is not JSON serialisable")
 
 
 @contextlib.contextmanager
@@ -362,7 +352,7 @@ class Trainer:
                "eval": eval_metrics, "best": best, "compiled_shapes": len(self.compiled_shapes),
                "steps_per_s": steps_per_s, "tokens_per_s": tokens_per_s,
                "seconds": time.perf_counter() - t0}
-    progress.write("done: " + json.dumps(summary, default=_jsonable))
+    progress.write("done: " + json.dumps(summary, default=predict_io.jsonable))
     return summary
 
   @staticmethod
@@ -511,7 +501,8 @@ def run(config: ml_collections.ConfigDict, workdir: str | pathlib.Path, mode: st
     if jax.process_index() == 0:
       print(json.dumps({"split": trainer.eval_split, **metrics}))
     return RunResult(mode, metrics=metrics)
-  return RunResult(mode, predictions=_predict_file(trainer, predict_input, predict_output))
+  predictions = predict_io.predict_file(trainer, predict_input, predict_output)
+  return RunResult(mode, predictions=predictions)
 
 
 def from_workdir(workdir: str | pathlib.Path, task: str) -> Trainer:
@@ -557,30 +548,3 @@ def _train_cleanly(trainer: Trainer) -> dict[str, Any]:
           else:
             path.unlink()
     raise
-
-
-def _predict_file(trainer: Trainer, input_path, output_path) -> list[Any]:
-  """Predict mode: JSON lines in (`task.from_json` each), `task.to_json` lines out."""
-  task = trainer.task
-  examples = []
-  with open(input_path, encoding="utf-8") as f:
-    for lineno, line in enumerate(f, 1):
-      if not line.strip():
-        continue
-      try:
-        obj = json.loads(line)
-      except json.JSONDecodeError as e:
-        raise UserError(f"{input_path}:{lineno}: not valid JSON ({e.msg})") from e
-      try:
-        examples.append(task.from_json(obj))
-      except KeyError as e:
-        raise UserError(f"{input_path}:{lineno}: the input has no {e.args[0]!r} field, which "
-                        f"this task ({trainer.config.task}) needs; got {obj!r:.200}") from e
-      except (TypeError, ValueError) as e:
-        raise UserError(f"{input_path}:{lineno}: {e}") from e
-  predictions = trainer.predict_examples(trainer.load_eval_params(), examples) if examples else []
-  if jax.process_index() == 0:
-    with open(output_path, "w", encoding="utf-8") as f:
-      for ex, pred in zip(examples, predictions):
-        f.write(json.dumps(task.to_json(ex, pred), ensure_ascii=False, default=_jsonable) + "\n")
-  return predictions

@@ -60,7 +60,7 @@ def test_tsv_malformed_names_file_and_line(tmp_path, line, message):
     ('{"text": "好", "labels": [""]}', r'"labels" must be a list'),
     ('{"text": "好", "labels": [true]}', r'"labels" must be a list'),
     ('{"text": "好", "labels": [], "id": [1]}', '"id" must be a string or integer'),
-    ("{oops", "invalid UTF-8 JSON"),
+    ("{oops", "not valid JSON"),
 ])
 def test_jsonl_malformed_names_file_and_line(tmp_path, line, message):
   path = write(tmp_path, "bad.jsonl", '{"text": "好", "labels": ["喜悦"]}\n' + line + "\n")

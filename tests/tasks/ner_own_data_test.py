@@ -113,7 +113,7 @@ def test_span_jsonl(tmp_path):
     ('{"text": "北京", "spans": [[0, 1, ""]]}', "is not [start, end_inclusive, type]"),
     ('{"text": "北京"}', 'expected "spans"'),
     ('{"spans": []}', 'expected an object with a string "text"'),
-    ("{oops", "invalid UTF-8 JSON"),
+    ("{oops", "not valid JSON"),
 ])
 def test_span_jsonl_malformed_names_file_and_line(tmp_path, record, message):
   path = _write(tmp_path, "a.jsonl", '{"text": "上海", "spans": [[0, 1, "LOC"]]}\n' + record + "\n")

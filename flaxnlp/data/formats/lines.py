@@ -3,11 +3,11 @@
 Both skip blank lines and number lines from 1, so each reader's `DataFormatError` names
 `path:line`.
 """
-import json
 import os
 from collections.abc import Iterator
 from typing import Union
 
+from flaxnlp.data import jsonl
 from flaxnlp.data.formats.errors import DataFormatError
 
 PathLike = Union[str, os.PathLike]
@@ -18,17 +18,10 @@ def text_records(path: PathLike, expected: str = 'an object with a string "text"
   """Yields `(line number, record)` for each non-blank line of a JSON-lines file whose record is
   an object with a string "text"; anything else is a DataFormatError naming the line and saying
   what was `expected`."""
-  with open(path, "rb") as f:
-    for line_number, line in enumerate(f, 1):
-      if not line.strip():
-        continue
-      try:
-        record = json.loads(line.decode("utf-8"))
-      except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise DataFormatError(path, line_number, f"invalid UTF-8 JSON: {e}") from e
-      if not isinstance(record, dict) or not isinstance(record.get("text"), str):
-        raise DataFormatError(path, line_number, f"expected {expected}")
-      yield line_number, record
+  for line_number, record in jsonl.read(path):
+    if not isinstance(record, dict) or not isinstance(record.get("text"), str):
+      raise DataFormatError(path, line_number, f"expected {expected}")
+    yield line_number, record
 
 
 def tab_fields(path: PathLike) -> Iterator[tuple[int, list[str]]]:
