@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 
 import numpy as np
 
-from flaxnlp.data import decontamination
+from flaxnlp.data import decontamination, jsonl
 from flaxnlp.data.formats.errors import DataFormatError
 
 PathLike = str | os.PathLike
@@ -50,17 +50,11 @@ def read_plain_text(path: PathLike) -> Iterator[str]:
 
 def read_json_lines(path: PathLike, field: str) -> Iterator[str]:
   """The string `field` of every JSON object of a JSON-lines file; errors name file:line."""
-  with open(path, encoding="utf-8") as f:
-    for line_no, line in enumerate(f, 1):
-      if not line.strip():
-        continue
-      try:
-        obj = json.loads(line)
-      except json.JSONDecodeError as e:
-        raise DataFormatError(path, line_no, f"not valid JSON ({e.msg})") from e
-      if not isinstance(obj, dict) or not isinstance(obj.get(field), str):
-        raise DataFormatError(path, line_no, f"expected an object with a string field {field!r}")
-      yield obj[field]
+  expected = f"an object with a string field {field!r}"
+  for line_no, obj in jsonl.read_objects(path, expected):
+    if not isinstance(obj.get(field), str):
+      raise DataFormatError(path, line_no, f"expected {expected}")
+    yield obj[field]
 
 
 def read_pos_tagged(path: PathLike) -> Iterator[str]:
