@@ -37,6 +37,13 @@ def manager(directory: str | pathlib.Path, keep: int, *, async_save: bool = True
           preservation_policy=ocp.checkpoint_managers.LatestN(n=max(int(keep), 1))))
 
 
+def is_write_error(error: BaseException) -> bool:
+  """Whether `error` is the file system refusing a write (full disk, no permission): an OSError,
+  or tensorstore's ValueError carrying the OS error code (`[os_error_code='28']`)."""
+  return isinstance(error, OSError) or (isinstance(error, ValueError)
+                                        and "[os_error_code=" in str(error))
+
+
 def committed_steps(directory: str | pathlib.Path) -> list[int]:
   """The finished steps (`<step>/`) in `directory`, ascending; an interrupted save's tmp dir and
   a step set aside as unreadable are not ones. Unlike a manager's `all_steps`, creates nothing."""

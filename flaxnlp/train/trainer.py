@@ -367,7 +367,9 @@ class Trainer:
           m.close()
         progress.close()
         writer.close()
-    except OSError as e:  # a full disk or an unwritable workdir, from any writer
+    except (OSError, ValueError) as e:  # a full disk or an unwritable workdir, from any writer
+      if not checkpointing.is_write_error(e):
+        raise
       steps = checkpointing.committed_steps(self.workdir / "checkpoints")
       raise UserError(f"cannot write to {self.workdir}: {e}; the last good checkpoint is "
                       f"{f'step {steps[-1]}' if steps else 'none'}; free space or fix the "

@@ -16,7 +16,7 @@ import time
 
 import jax
 import numpy as np
-import orbax.checkpoint as ocp
+import grain
 import pytest
 
 from flaxnlp.errors import UserError
@@ -193,6 +193,16 @@ def test_sigint_checkpoints_the_current_step_and_resumes_bitwise(tmp_path, monke
   _assert_bitwise_equal(final(tmp_path / "ref"), final(tmp_path / "run"))
 
 
+def test_first_signal_is_recorded_and_a_second_one_acts_at_once():
+  with preemption.StopSignals() as stop:
+    assert not stop.requested()
+    os.kill(os.getpid(), signal.SIGINT)
+    assert stop.requested() and stop.received == "SIGINT"
+    with pytest.raises(KeyboardInterrupt):
+      os.kill(os.getpid(), signal.SIGINT)
+  assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+
+
 @pytest.mark.slow
 def test_sigterm_exits_75_and_the_same_command_resumes_bitwise(tmp_path):
   steps = ["--config.train.num_steps=40", "--config.train.log_every=1",
@@ -306,22 +316,37 @@ def test_lock_held_from_another_host_is_refused(tmp_path):
 
 
 # ---- 7. Full disk, unwritable workdir ---------------------------------------------------------------
-def test_full_disk_is_a_clear_error_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
+NO_SPACE = os.strerror(errno.ENOSPC)
+
+
+@pytest.mark.parametrize("error", [
+    OSError(errno.ENOSPC, NO_SPACE),  # Python's writers (here grain's)
+    ValueError(f"RESOURCE_EXHAUSTED: Failed to write 188 bytes: {NO_SPACE} "  # tensorstore's form
+               "[os_error_code='28']")])
+def test_full_disk_is_a_clear_error_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch,
+                                                                      error):
   config = tiny_config(num_steps=12, checkpoint_every=4, eval_every=0, best_metric="")
-  save = ocp.CheckpointManager.save
+  write = grain.checkpoint.CheckpointHandler.save
 
-  def disk_full_at_step_8(self, step, *args, **kwargs):
-    if step == 8:
-      raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-    return save(self, step, *args, **kwargs)
+  def disk_full_at_step_8(self, directory, *args, **kwargs):  # in orbax's background thread
+    if pathlib.Path(directory).parent.name.startswith("8."):
+      raise error
+    return write(self, directory, *args, **kwargs)
 
-  monkeypatch.setattr(ocp.CheckpointManager, "save", disk_full_at_step_8)
-  with pytest.raises(UserError, match=r"cannot write to .*No space left on device; the last good "
+  monkeypatch.setattr(grain.checkpoint.CheckpointHandler, "save", disk_full_at_step_8)
+  with pytest.raises(UserError, match=f"cannot write to {tmp_path}: .*{NO_SPACE}.*; the last good "
                                       r"checkpoint is step 4; free space"):
     trainer.run(config, tmp_path)
   assert checkpointing.committed_steps(tmp_path / "checkpoints") == [4]
-  monkeypatch.setattr(ocp.CheckpointManager, "save", save)
+  monkeypatch.setattr(grain.checkpoint.CheckpointHandler, "save", write)
   assert trainer.run(config, tmp_path).summary["resumed_from"] == 4
+
+
+def test_only_file_system_errors_count_as_write_errors():
+  assert checkpointing.is_write_error(PermissionError(errno.EACCES, "Permission denied"))
+  assert checkpointing.is_write_error(ValueError("NOT_FOUND: ... [os_error_code='2']"))
+  assert not checkpointing.is_write_error(ValueError("exceeds the largest bucket 8"))
+  assert not checkpointing.is_write_error(KeyError("f1"))
 
 
 def test_unwritable_workdir_is_a_clear_error(tmp_path):
