@@ -1,9 +1,10 @@
 """Reads every input a run will use before the run does any work, so a mistake costs nothing.
 
-The task's own files (schema, labels, vocab) are read when the Trainer builds the task; this
-module reads the rest: the examples of each split the mode uses (the training split and the
-evaluated split when training, the evaluated split for `--mode eval`) and, for a fresh training
-run, the `config.init_checkpoint` weights. A missing file or a malformed line is a `UserError`
+The task's own files (schema, labels, most vocabularies) are read when the Trainer builds the
+task; this module reads the rest: the examples of each split the mode uses (the training split and
+the evaluated split when training, the evaluated split for `--mode eval`), featurizes the first
+example of each (which loads a vocabulary a task builds on first use) and, for a fresh training
+run, reads the `config.init_checkpoint` weights. A missing file or a malformed line is a `UserError`
 naming the file (and line), raised before the first compile and before anything is written.
 """
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 import contextlib
 import pathlib
 from collections.abc import Iterator
+
+import numpy as np
 
 from flaxnlp.errors import UserError
 from flaxnlp.train import checkpointing
@@ -34,11 +37,15 @@ def splits_read(trainer, mode: str) -> tuple[str, ...]:
 
 
 def check_inputs(trainer, mode: str) -> None:
-  """Reads each split `mode` uses (`trainer.examples`, which keeps them for the run) and, when
-  training starts afresh, the warm-start checkpoint; a UserError on the first bad input."""
+  """Reads each split `mode` uses (`trainer.examples`, which keeps them for the run) and
+  featurizes its first example; when training starts afresh, reads the warm-start checkpoint.
+  A UserError on the first bad input."""
   for split in dict.fromkeys(splits_read(trainer, mode)):
-    if not len(trainer.examples(split)):  # pylint: disable=g-explicit-length-test
+    examples = trainer.examples(split)
+    if not len(examples):  # pylint: disable=g-explicit-length-test
       raise UserError(f"the {split!r} split of task {trainer.config.task!r} has no examples")
+    with user_errors(f"preparing the {split!r} examples"):
+      trainer.task.featurize(examples[0], train=split == "train", rng=np.random.default_rng(0))
   path = trainer.config.init_checkpoint
   resuming = checkpointing.has_checkpoint(pathlib.Path(trainer.workdir) / "checkpoints")
   if mode == "train" and path and not resuming:

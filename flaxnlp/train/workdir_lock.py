@@ -74,7 +74,8 @@ def acquire(workdir: pathlib.Path) -> pathlib.Path:
                     f"({path}); if that run is gone, delete {path} and try again")
   if holder and _alive(holder["pid"]):
     raise UserError(f"{workdir} is in use by process {holder['pid']} on this host "
-                    f"({holder['host']}); wait for it to finish or stop it first")
+                    f"({holder['host']}); wait for it to finish or stop it first (if that "
+                    f"process is not a training run, delete {path})")
   owner = f"process {holder['pid']}, which is no longer running" if holder else "an unreadable lock"
   sys.stderr.write(f"warning: taking over the stale lock {path} ({owner})\n")
   path.unlink(missing_ok=True)

@@ -116,6 +116,23 @@ def test_typo_in_the_eval_file_fails_before_training(tmp_path):
   assert not wd.exists()
 
 
+def test_typo_in_a_vocab_read_on_first_use_fails_before_training(tmp_path):
+  records = [{"text": "今天很开心", "labels": ["喜悦"]}, {"text": "真烦", "labels": ["厌恶"]}]
+  data = tmp_path / "train.jsonl"
+  data.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records) * 4,
+                  encoding="utf-8")
+  vocab, wd = tmp_path / "vocb.txt", tmp_path / "w"
+  proc = subprocess.Popen(
+      [sys.executable, str(ROOT / "launch.py"),
+       f"--config={ROOT}/experiments/classification_goemotions.py:tiny", f"--workdir={wd}",
+       "--config.task_args.dataset=jsonl", f"--config.task_args.files.train={data}",
+       f"--config.task_args.files.eval={data}", f"--config.task_args.vocab={vocab}"],
+      env=_env(), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+  code, out = _finish(proc)
+  _user_error(code, out, str(vocab), "'train'")
+  assert "compiling" not in out and not wd.exists()
+
+
 def test_unreadable_init_checkpoint_fails_before_training(tmp_path):
   weights = tmp_path / "not-bert"
   weights.mkdir()
