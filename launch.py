@@ -20,7 +20,12 @@ Multi-process (multi-host) runs: start one process per host with the same flags 
 then not needed and not used); `--config.*` overrides may change only how and what is evaluated
 (`flaxnlp.configs.EVAL_OVERRIDABLE`), an override that would change the model or the data format is
 refused. Mistakes a user can fix (a config key, a variant, a missing file, a malformed line, no
-checkpoint yet) end with one message on stderr and exit status 2; `--debug` adds the traceback.
+checkpoint yet, a workdir in use by another run or that cannot be written) end with one message on
+stderr and exit status 2; `--debug` adds the traceback.
+
+SIGTERM / SIGINT during training: the current step finishes, its checkpoint is written and
+committed, and the process exits with status 75 (`flaxnlp.train.preemption.EXIT_STATUS`); the same
+command resumes. A second signal stops at once. See docs/reliability.md.
 """
 import os
 import pathlib
@@ -35,6 +40,7 @@ from ml_collections import config_flags
 
 from flaxnlp import configs, train
 from flaxnlp.errors import UserError
+from flaxnlp.train import preemption
 
 _DEFAULT_CONFIG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "experiments",
                                "ner_msra_egp.py")
@@ -157,6 +163,9 @@ def main(argv):
               predict_output=_OUTPUT.value)
   except UserError as e:
     _fail(e, _DEBUG.value)
+  except preemption.Preempted as e:
+    sys.stderr.write(f"{e}\n")
+    sys.exit(preemption.EXIT_STATUS)
 
 
 if __name__ == "__main__":

@@ -19,8 +19,6 @@ TEXT_NAMES = {"Makefile", "run"}
 SKIPPED_DIRS = ("weights/",)  # the vocabulary files are data, not prose
 # Pages of docs/ that the README links and other modules of the project own: until they land, a
 # link to one of them is the only link allowed to point at a missing file.
-PAGES_WRITTEN_ELSEWHERE = {"docs/reliability.md", "docs/claims.md", "docs/decontamination.md"}
-
 OUTSIDE_FILES = re.compile(
     r"\b(ALGORITHMS|PERF|ANCHORS|DATA|JAX_STACK)\.md\b|\bALGORITHMS §|§ ?\d|shared/reference")
 PROCESS_WORDING = re.compile(
@@ -85,8 +83,7 @@ def broken_links(page: pathlib.Path, root: pathlib.Path = ROOT) -> list[str]:
     path = (page.parent / file_part).resolve() if file_part else page
     relative = path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
     if not path.exists():
-      if relative not in PAGES_WRITTEN_ELSEWHERE:
-        broken.append(f"{page.name}: {target} (no file {relative})")
+      broken.append(f"{page.name}: {target} (no file {relative})")
     elif fragment and path.suffix == ".md" and fragment not in anchors(path):
       broken.append(f"{page.name}: {target} (no heading #{fragment} in {relative})")
   return broken
@@ -132,8 +129,7 @@ def test_docs_pages_named_in_code_exist():
     for page, fragment in re.findall(r"\bdocs/([\w-]+\.md)(?:#([\w-]+))?", (ROOT / name).read_text()):
       path = ROOT / "docs" / page
       if not path.exists():
-        if f"docs/{page}" not in PAGES_WRITTEN_ELSEWHERE:
-          broken.append(f"{name}: docs/{page}")
+        broken.append(f"{name}: docs/{page}")
       elif fragment and fragment not in anchors(path):
         broken.append(f"{name}: docs/{page}#{fragment}")
   assert not broken, "\n".join(broken)

@@ -8,16 +8,23 @@ Layout under the workdir:
 Restores always go through an abstract target carrying shardings, so a checkpoint written on one
 mesh or device count restores onto another. A save interrupted by a kill leaves a
 `<step>.orbax-checkpoint-tmp` directory that orbax ignores (the previous step stays the latest).
+A step that cannot be read (a truncated or corrupt file) is renamed `<step>.unreadable` by
+`restore_newest_readable`, which then falls back to the step before it.
 """
 from __future__ import annotations
 
 import pathlib
+import sys
 from collections.abc import Mapping
 from typing import Any
 
 import grain
 import jax
 import orbax.checkpoint as ocp
+
+from flaxnlp.errors import UserError
+
+UNREADABLE_SUFFIX = ".unreadable"
 
 
 def manager(directory: str | pathlib.Path, keep: int, *, async_save: bool = True
@@ -30,13 +37,25 @@ def manager(directory: str | pathlib.Path, keep: int, *, async_save: bool = True
           preservation_policy=ocp.checkpoint_managers.LatestN(n=max(int(keep), 1))))
 
 
-def has_checkpoint(directory: str | pathlib.Path) -> bool:
-  """Whether `directory` holds a finished step (`<step>/`; an interrupted save's tmp dir is not one).
+def is_write_error(error: BaseException) -> bool:
+  """Whether `error` is the file system refusing a write (full disk, no permission): an OSError,
+  or tensorstore's ValueError carrying the OS error code (`[os_error_code='28']`)."""
+  return isinstance(error, OSError) or (isinstance(error, ValueError)
+                                        and "[os_error_code=" in str(error))
 
-  Unlike `manager(directory).latest_step()`, it creates nothing.
-  """
+
+def committed_steps(directory: str | pathlib.Path) -> list[int]:
+  """The finished steps (`<step>/`) in `directory`, ascending; an interrupted save's tmp dir and
+  a step set aside as unreadable are not ones. Unlike a manager's `all_steps`, creates nothing."""
   directory = pathlib.Path(directory)
-  return directory.is_dir() and any(p.is_dir() and p.name.isdigit() for p in directory.iterdir())
+  if not directory.is_dir():
+    return []
+  return sorted(int(p.name) for p in directory.iterdir() if p.is_dir() and p.name.isdigit())
+
+
+def has_checkpoint(directory: str | pathlib.Path) -> bool:
+  """Whether `directory` holds a finished step (see `committed_steps`)."""
+  return bool(committed_steps(directory))
 
 
 def abstract_target(abstract_tree, shardings):
@@ -59,6 +78,37 @@ def restore(mngr: ocp.CheckpointManager, step: int, target, data_iterator=None):
   if data_iterator is not None:
     items["data"] = grain.checkpoint.CheckpointRestore(data_iterator)
   return mngr.restore(step, args=ocp.args.Composite(**items))["state"]
+
+
+def restore_newest_readable(mngr: ocp.CheckpointManager, target, data_iterator=None):
+  """(step, state) of the newest step that restores; unreadable newer steps are set aside.
+
+  Each step that fails to restore is renamed `<step>.unreadable` (kept for inspection; a later
+  save of the same step number no longer collides with it) with a warning naming it. A UserError
+  when no step restores; (None, None) when there is no step at all.
+  """
+  for step in sorted(mngr.all_steps(), reverse=True):
+    try:
+      return step, restore(mngr, step, target, data_iterator)
+    except Exception as e:  # pylint: disable=broad-exception-caught  # any reader error
+      _set_aside(mngr, step, e)
+  if any(pathlib.Path(mngr.directory).glob(f"*{UNREADABLE_SUFFIX}")):
+    raise UserError(f"no checkpoint in {mngr.directory} can be read (the unreadable ones are "
+                    f"renamed *{UNREADABLE_SUFFIX}); move that directory away to train from scratch")
+  return None, None
+
+
+def _set_aside(mngr: ocp.CheckpointManager, step: int, error: Exception) -> None:
+  """Renames step `step` to `<step>.unreadable` (process 0) and makes `mngr` forget it."""
+  path = pathlib.Path(mngr.directory) / str(step)
+  if jax.process_index() == 0:
+    sys.stderr.write(f"warning: checkpoint {path} cannot be read ({type(error).__name__}: "
+                     f"{str(error).splitlines()[0][:200]}); skipped, renamed {path.name}{UNREADABLE_SUFFIX}\n")
+    path.rename(path.with_name(path.name + UNREADABLE_SUFFIX))
+  if jax.process_count() > 1:
+    from jax.experimental import multihost_utils  # pylint: disable=import-outside-toplevel
+    multihost_utils.sync_global_devices(f"set aside checkpoint {step}")
+  mngr.reload()
 
 
 def save_best(mngr: ocp.CheckpointManager, step: int, params, meta: Mapping[str, Any]) -> None:

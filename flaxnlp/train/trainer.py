@@ -13,16 +13,20 @@ Phases of `run(config, workdir, mode)`:
   * Loop: grain batches padded to a few bucket lengths (one compile each), periodic eval with the
     task's metrics, async orbax checkpoints (state + data iterator), best checkpoint by
     `config.train.best_metric`; a non-finite loss or gradient stops the run before it is saved.
+  * Reliability (docs/reliability.md): inputs are read before any work
+    (`flaxnlp.train.validation`), one run per workdir (`flaxnlp.train.workdir_lock`), a step is
+    saved before it is evaluated, SIGTERM / SIGINT checkpoint and stop
+    (`flaxnlp.train.preemption`), unreadable checkpoints are skipped, and a failed write is a
+    clear error that keeps the last good checkpoint.
 """
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
 import pathlib
 import shutil
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import flax
@@ -39,7 +43,7 @@ from flaxnlp.data import holdout, pipeline
 from flaxnlp.errors import UserError
 from flaxnlp.optim import ema as ema_lib, registry as optimizers
 from flaxnlp.tasks import registry
-from flaxnlp.train import checkpointing, predict_io, sharding
+from flaxnlp.train import checkpointing, predict_io, preemption, sharding, validation, workdir_lock
 from flaxnlp.train import logging as train_logging
 
 
@@ -56,16 +60,6 @@ def _format(metrics: dict[str, float]) -> str:
   return " ".join(f"{k}={v:.4f}" for k, v in metrics.items())
 
 
-@contextlib.contextmanager
-def _user_errors(what: str) -> Iterator[None]:
-  """Reports the FileNotFoundError / ValueError of `what` (reading the user's config or data,
-  whose readers name the file and line) as a UserError; other exceptions are bugs and pass."""
-  try:
-    yield
-  except UserError:
-    raise
-  except (FileNotFoundError, ValueError) as e:
-    raise UserError(f"{what}: {e}") from e
 
 
 class Trainer:
@@ -80,7 +74,7 @@ class Trainer:
       task_class = registry.get(config.task)
     except KeyError as e:
       raise UserError(f"config.task: {e.args[0]}") from e
-    with _user_errors(f"config.task={config.task!r}"):
+    with validation.user_errors(f"config.task={config.task!r}"):
       self.task = task_class(config)
     tc = config.train
     self.buckets = tuple(sorted(int(b) for b in tc.buckets))
@@ -130,7 +124,9 @@ class Trainer:
                                 out_shardings=params_sh)
     self._loss = self._make_loss()
     self.compiled_shapes: set[tuple] = set()  # batch shape signatures the train step compiled
+    self._examples: dict[str, Sequence[Any]] = {}  # split -> examples, each read once
     self._eval_cache = None  # (split, examples)
+    self.steps_trained = 0  # optimizer steps this Trainer ran (not counting restored ones)
 
   # ---- Step ---------------------------------------------------------------------------------
   def _make_loss(self):
@@ -233,14 +229,19 @@ class Trainer:
 
   def examples(self, split: str) -> Sequence[Any]:
     """`_task_examples(split)`, or with `config.train.tfds_data_dir` set, the same examples read
-    lazily from the task's tfds array_record cache there (built on first use)."""
-    with _user_errors(f"reading the {split!r} examples"):
-      if not self.config.train.tfds_data_dir:
-        return self._task_examples(split)
-      from flaxnlp.data import builders  # pylint: disable=import-outside-toplevel
-      return builders.examples_source(lambda: self._task_examples(split),
-                                      builders.config_name(self.config, split), split,
-                                      self.config.train.tfds_data_dir)
+    lazily from the task's tfds array_record cache there (built on first use); read once."""
+    if split not in self._examples:
+      with validation.user_errors(f"reading the {split!r} examples"):
+        self._examples[split] = self._read_examples(split)
+    return self._examples[split]
+
+  def _read_examples(self, split: str) -> Sequence[Any]:
+    if not self.config.train.tfds_data_dir:
+      return self._task_examples(split)
+    from flaxnlp.data import builders  # pylint: disable=import-outside-toplevel
+    return builders.examples_source(lambda: self._task_examples(split),
+                                    builders.config_name(self.config, split), split,
+                                    self.config.train.tfds_data_dir)
 
   def train_iterator(self):
     """This process's endless, checkpointable stream of training feature lists."""
@@ -253,11 +254,12 @@ class Trainer:
         group_batches=int(self.config.train.length_group_batches))
 
   def restore_or_init(self, mngr, data_iterator=None) -> TrainState:
-    """The latest checkpoint (onto this mesh) if any, else a fresh (optionally warm-started) state."""
-    step = mngr.latest_step()
-    if step is not None:
-      target = checkpointing.abstract_target(self.abstract_state, self.state_sharding)
-      return checkpointing.restore(mngr, step, target, data_iterator)
+    """The newest readable checkpoint (onto this mesh) if any, else a fresh (optionally
+    warm-started) state; see `checkpointing.restore_newest_readable`."""
+    target = checkpointing.abstract_target(self.abstract_state, self.state_sharding)
+    _, state = checkpointing.restore_newest_readable(mngr, target, data_iterator)
+    if state is not None:
+      return state
     state = self._init(self.rng)
     if self.config.init_checkpoint:
       state = state.replace(params=self.warm_start(state.params))
@@ -271,7 +273,7 @@ class Trainer:
     loaded, leaves left at init, checkpoint leaves unused) goes to the console.
     """
     path = self.config.init_checkpoint
-    with _user_errors(f"config.init_checkpoint={path}"):
+    with validation.user_errors(f"config.init_checkpoint={path}"):
       params, report = self.task.warm_start(
           params, self.state_sharding.params, path,
           allow_partial=bool(self.config.init_checkpoint_allow_partial))
@@ -281,7 +283,11 @@ class Trainer:
 
   # ---- Train --------------------------------------------------------------------------------
   def train(self) -> dict[str, Any]:
-    """Trains to `config.train.num_steps` (resuming from the workdir); returns a summary dict."""
+    """Trains to `config.train.num_steps` (resuming from the workdir); returns a summary dict.
+
+    Raises `preemption.Preempted` after checkpointing when SIGTERM / SIGINT asked it to stop, and
+    a UserError naming the last good checkpoint when the workdir cannot be written.
+    """
     tc = self.config.train
     num_steps = int(tc.num_steps)
 
@@ -310,41 +316,56 @@ class Trainer:
     train_metrics, eval_metrics = {}, {}
 
     try:
-      # ---- Loop: step, then (at most once per step) flush, evaluate, save ----------------------
-      for step in range(start + 1, num_steps + 1):
-        features = next(data)
-        state, metrics = self.train_step(state, features)
-        if unchecked:  # one step late, so the host never waits for the device it just fed
-          self._check_finite(mngr, *unchecked)
-        unchecked = (step, metrics)
-        window.append(metrics)
-        progress.update(1, sum(pipeline.feature_length(f) for f in features) * jax.process_count())
-        last_step = step == num_steps
-        evaluate = bool(tc.eval_every and step % int(tc.eval_every) == 0) or last_step
-        save = step % int(tc.checkpoint_every) == 0 or last_step
-        if evaluate or save or step % int(tc.log_every) == 0:
-          self._check_finite(mngr, *unchecked)
-          unchecked = None
-          train_metrics = self._log_train(writer, progress, step, window)
-          window = []
-        if evaluate:
-          eval_params = self._eval_params(state)
-          eval_metrics = self.evaluate(eval_params)
-          writer.write(step, "eval", eval_metrics)
-          progress.write(f"step {step} eval: " + _format(eval_metrics))
-          best = self._maybe_save_best(best_mngr, best, step, eval_params, eval_metrics)
-        if save:
-          checkpointing.save(mngr, step, state, data)
+      try:
+        # ---- Loop: step, then (at most once per step) flush, save, evaluate --------------------
+        with preemption.StopSignals() as stop:
+          for step in range(start + 1, num_steps + 1):
+            features = next(data)
+            state, metrics = self.train_step(state, features)
+            self.steps_trained += 1
+            if unchecked:  # one step late, so the host never waits for the device it just fed
+              self._check_finite(mngr, *unchecked)
+            unchecked = (step, metrics)
+            window.append(metrics)
+            progress.update(1, sum(pipeline.feature_length(f) for f in features)
+                            * jax.process_count())
+            last_step, stopping = step == num_steps, stop.requested()
+            evaluate = bool(tc.eval_every and step % int(tc.eval_every) == 0) or last_step
+            save = step % int(tc.checkpoint_every) == 0 or last_step or stopping
+            if evaluate or save or step % int(tc.log_every) == 0:
+              self._check_finite(mngr, *unchecked)
+              unchecked = None
+              train_metrics = self._log_train(writer, progress, step, window)
+              window = []
+            if save:  # before the evaluation: a failing evaluation cannot cost the trained step
+              checkpointing.save(mngr, step, state, data)
+            if stopping:  # an evaluation due at this step is skipped; the resumed run goes on
+              mngr.wait_until_finished()
+              raise preemption.Preempted(step, stop.received or "a signal to another process")
+            if evaluate:
+              eval_params = self._eval_params(state)
+              eval_metrics = self._evaluate_trained(eval_params, step, mngr, state, data, save)
+              writer.write(step, "eval", eval_metrics)
+              progress.write(f"step {step} eval: " + _format(eval_metrics))
+              best = self._maybe_save_best(best_mngr, best, step, eval_params, eval_metrics)
 
-      # ---- Already trained (e.g. `make run` again): report the evaluation ---------------------
-      if start >= num_steps:
-        eval_metrics = self.evaluate(self._eval_params(state))
-        progress.write(f"step {start} eval (training already complete): " + _format(eval_metrics))
-    finally:  # close() waits for the saves in flight and stops orbax's threads
-      for m in managers:
-        m.close()
-      progress.close()
-      writer.close()
+        # ---- Already trained (e.g. `make run` again): report the evaluation -------------------
+        if start >= num_steps:
+          eval_metrics = self.evaluate(self._eval_params(state))
+          progress.write(f"step {start} eval (training already complete): "
+                         + _format(eval_metrics))
+      finally:  # close() waits for the saves in flight and stops orbax's threads
+        for m in managers:
+          m.close()
+        progress.close()
+        writer.close()
+    except (OSError, ValueError) as e:  # a full disk or an unwritable workdir, from any writer
+      if not checkpointing.is_write_error(e):
+        raise
+      steps = checkpointing.committed_steps(self.workdir / "checkpoints")
+      raise UserError(f"cannot write to {self.workdir}: {e}; the last good checkpoint is "
+                      f"{f'step {steps[-1]}' if steps else 'none'}; free space or fix the "
+                      f"permissions, then run the same command to resume") from e
 
     # ---- Summary ------------------------------------------------------------------------------
     steps_per_s, tokens_per_s = progress.rates()
@@ -354,6 +375,23 @@ class Trainer:
                "seconds": time.perf_counter() - t0}
     progress.write("done: " + json.dumps(summary, default=predict_io.jsonable))
     return summary
+
+  def _evaluate_trained(self, eval_params, step: int, mngr, state, data, saved: bool
+                        ) -> dict[str, float]:
+    """`evaluate(eval_params)` during training; should it fail, training step `step` is
+    checkpointed first (unless `saved`) and the error says how to evaluate that step alone."""
+    try:
+      return self.evaluate(eval_params)
+    except Exception as e:
+      if not saved:
+        checkpointing.save(mngr, step, state, data)
+      mngr.wait_until_finished()
+      hint = (f"the trained step {step} is saved in {self.workdir / 'checkpoints'}; once this is "
+              f"fixed, evaluate it alone with --mode eval --workdir={self.workdir}")
+      if isinstance(e, UserError):
+        raise UserError(f"{e}; {hint}") from e
+      e.add_note(hint)
+      raise
 
   @staticmethod
   def _check_finite(mngr, step: int, metrics: dict) -> None:
@@ -492,7 +530,8 @@ def run(config: ml_collections.ConfigDict, workdir: str | pathlib.Path, mode: st
     raise UserError("--mode predict needs --input FILE.jsonl and --output FILE.jsonl")
   if mode == "predict" and not pathlib.Path(predict_input).is_file():
     raise UserError(f"--input {predict_input} does not exist")
-  trainer = Trainer(config, workdir)  # checks the config before anything is written
+  trainer = Trainer(config, workdir)  # checks the config and reads the task's own files
+  validation.check_inputs(trainer, mode)  # then the data: all before anything is written
   if mode == "train":
     summary = _train_cleanly(trainer)
     return RunResult(mode, metrics=summary["eval"], summary=summary)
@@ -527,24 +566,36 @@ def _check_init_checkpoint(config: ml_collections.ConfigDict) -> None:
 
 
 def _train_cleanly(trainer: Trainer) -> dict[str, Any]:
-  """`trainer.train()` after writing config.json; a UserError before the first checkpoint removes
-  what this run created in the workdir (the workdir itself if it created it)."""
+  """`trainer.train()` under the workdir's lock, after writing config.json.
+
+  A UserError of a run that trained no step and found no checkpoint removes what this run
+  created in the workdir (the workdir itself if it created it); once a step is trained, nothing
+  is removed.
+  """
   workdir = trainer.workdir
   main = jax.process_index() == 0
   before = set(workdir.iterdir()) if workdir.is_dir() else None
-  if main:
-    workdir.mkdir(parents=True, exist_ok=True)
-    (workdir / "config.json").write_text(configs.to_json(trainer.config), encoding="utf-8")
-  try:
-    return trainer.train()
-  except UserError:
-    if main and not checkpointing.has_checkpoint(workdir / "checkpoints"):
-      if before is None:
-        shutil.rmtree(workdir, ignore_errors=True)
-      else:
-        for path in set(workdir.iterdir()) - before:
-          if path.is_dir():
-            shutil.rmtree(path)
-          else:
-            path.unlink()
-    raise
+  with workdir_lock.held(workdir):
+    try:
+      if main:
+        (workdir / "config.json").write_text(configs.to_json(trainer.config), encoding="utf-8")
+      return trainer.train()
+    except (UserError, OSError) as e:
+      if main and not trainer.steps_trained and not checkpointing.has_checkpoint(
+          workdir / "checkpoints"):
+        _remove_new(workdir, before)
+      if isinstance(e, OSError):
+        raise UserError(f"cannot write to {workdir}: {e}") from e
+      raise
+
+
+def _remove_new(workdir: pathlib.Path, before: set[pathlib.Path] | None) -> None:
+  """Removes what is in `workdir` but not in `before` (`workdir` itself when `before` is None)."""
+  if before is None:
+    shutil.rmtree(workdir, ignore_errors=True)
+    return
+  for path in set(workdir.iterdir()) - before:
+    if path.is_dir():
+      shutil.rmtree(path)
+    else:
+      path.unlink()

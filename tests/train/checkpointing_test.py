@@ -148,6 +148,8 @@ def test_has_checkpoint_ignores_interrupted_saves_and_creates_nothing(tmp_path):
   assert not checkpointing.has_checkpoint(tmp_path)
   (tmp_path / "4").mkdir()
   assert checkpointing.has_checkpoint(tmp_path)
+  (tmp_path / "9.unreadable").mkdir()  # set aside by restore_newest_readable
+  assert checkpointing.committed_steps(tmp_path) == [4]
 
 
 def test_eval_batches_pad_the_last_batch_and_bucket_each_batch():
