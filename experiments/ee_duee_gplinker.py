@@ -25,9 +25,10 @@ documents: on its own training documents the same checkpoint scores event F1 0.9
 0.990 (`--mode eval --config.train.eval_split=train`), on the held-out 498 0.092 and 0.349 — 282
 labels over 65 event types, 15 training documents per type on average, for a 4-layer encoder
 pretrained on 9.8 M tokens. Event-level F1 needs every argument of an event right, so it sits far
-below the argument F1. The arguments are where it fails (`python -m flaxnlp.tasks.ee_diagnostics
---workdir runs/ee_duee`): triggers (type, text, start) score P 0.78, R 0.69, F1 0.73 on the
-held-out 498, but only 28% of the gold argument spans are predicted under any label at all (26%
+below the argument F1. The arguments are where it fails (`python -m
+flaxnlp.diagnostics.event_extraction --workdir runs/ee_duee`): triggers (type, text, start) score
+P 0.78, R 0.69, F1 0.73 on the held-out 498, but only 28% of the gold argument spans are predicted
+under any label at all (26%
 of the arguments of events whose trigger was found; 98% on the training documents) — one label
 per (event type, role), a few examples each, and an argument span this encoder has not learned to
 see is never proposed. Holding out 20% of the seeded training draw (800 documents trained, 200

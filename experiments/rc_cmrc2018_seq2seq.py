@@ -17,7 +17,7 @@ Measured here, `:zh-small` (2 CPU cores; the fast test suite ran beside it): CMR
 EM 0.78 (percent), answered 0.023 on 128 held-out questions (3 answered, 1 of them right),
 26.6 min wall (0.64 steps/s; train loss 5.15 → 2.54 at steps 50 / 1,000). The held-out
 *training* articles gave F1 3.26, answered 0.117 with the same config (table below). Target
-F1 ≥ 35 with answered ≥ 0.5 far from reached. `rc_diagnostics` on these 128 questions: `[SEP]`
+F1 ≥ 35 with answered ≥ 0.5 far from reached. The step-0 report on these 128 questions: `[SEP]`
 wins step 0 on 97% of the 135 answer-bearing passages (P 0.62) and on all but one of the 418
 answerless ones (P 0.75); the answer's first token gets P 0.009 (median rank 75). So nearly
 every passage is excluded at step 0 and the answer is empty. Before (lr 3e-4, the uniform passage
@@ -28,7 +28,7 @@ of the training articles, 729 questions, held out by article; the first 128 deco
   python launch.py --config experiments/rc_cmrc2018_seq2seq.py --workdir runs/rc_hold \
       --config.train.holdout_fraction=0.2 --config.train.eval_every=500 \
       [--config.optimizer.learning_rate=3e-4]
-  python -m flaxnlp.tasks.rc_diagnostics --workdir runs/rc_hold --limit 128 --latest
+  python -m flaxnlp.diagnostics.reading_comprehension --workdir runs/rc_hold --limit 128 --latest
 | lr, answer_passage_rate | F1 / EM / answered at step 500 | at step 1,000 | gold first token at step 0: mean P, median rank | train loss |
 | 3e-4, 0.5 | 0.0 / 0.0 / 0.0 | 0.0 / 0.0 / 0.0 | 0.007, 59 | 3.19 |
 | 1e-3, 0.5 (the default) | 0.0 / 0.0 / 0.016 | 3.26 / 2.34 / 0.117 | 0.014, 45 | 2.35 |

@@ -32,10 +32,9 @@ from absl import logging
 import ml_collections
 
 from flaxnlp import paths
-from flaxnlp.data import formats, own_files
+from flaxnlp.data import formats, own_files, spans
 from flaxnlp.data.formats import NerExample
 from flaxnlp.data.formats.char_tagged import MSRA_SPLITS
-from flaxnlp.decoding import bio
 
 # Entity types (= heads, in this order) of each named dataset.
 DATASET_TYPES = {
@@ -162,7 +161,7 @@ def task_examples(args: ml_collections.ConfigDict, split: str, types: tuple[str,
   """The examples the NER task uses for `split`: `read_task_split`, cut to
   `max_train_examples` for training, every entity of a type in `types`; with `flat` (the crf
   head) overlapping gold is an error, except in training with `crf_train_overlaps="keep_outer"`,
-  which keeps the outermost entities (`bio.outermost`) and logs how many were dropped."""
+  which keeps the outermost entities (`spans.outermost`) and logs how many were dropped."""
   examples = read_task_split(args, split)
   if split == "train" and args.max_train_examples:
     examples = examples[:int(args.max_train_examples)]
@@ -174,13 +173,13 @@ def task_examples(args: ml_collections.ConfigDict, split: str, types: tuple[str,
     return examples
   dropped, out = 0, []
   for k, ex in enumerate(examples):
-    if (pair := bio.first_overlap(ex.spans)) is not None:
+    if (pair := spans.first_overlap(ex.spans)) is not None:
       if split != "train" or args.crf_train_overlaps != "keep_outer":
         raise ValueError(f"{args.dataset} {split} example {k} ({ex.text[:40]!r}): entities "
                          f"{pair[0]} and {pair[1]} overlap; the crf head tags flat entities "
                          "only (use head='gp' or 'egp' for nested NER, or "
                          "task_args.crf_train_overlaps='keep_outer' for training data)")
-      flat_spans = bio.outermost(ex.spans)
+      flat_spans = spans.outermost(ex.spans)
       dropped += len(set(ex.spans)) - len(flat_spans)
       ex = NerExample(ex.text, flat_spans)
     out.append(ex)

@@ -24,6 +24,7 @@ import numpy as np
 from flaxnlp import losses
 from flaxnlp.data import classification_datasets
 from flaxnlp.data.formats import goemotions
+from flaxnlp.data.tokenizer import Tokenizer
 from flaxnlp.layers import dropout as dropout_lib
 from flaxnlp.metrics import classification as cls_metrics
 from flaxnlp.models import bert
@@ -86,7 +87,6 @@ class ClassificationTask(base.Task):
   @functools.cached_property
   def tokenizer(self):
     """The WordPiece tokenizer of `task_args.vocab` (built on first use)."""
-    from flaxnlp.data.tokenizer import Tokenizer  # pylint: disable=import-outside-toplevel
     if not self.args.vocab:
       raise ValueError("config.task_args.vocab is not set (path of a BERT vocab.txt)")
     return Tokenizer.from_vocab(self.args.vocab, lowercase=self.args.lowercase)

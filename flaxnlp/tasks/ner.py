@@ -83,9 +83,9 @@ class NerTask(base.Task):
       crf_lr_multiplier: the CRF transitions' learning-rate multiplier (`ConditionalRandomField`;
         bert4keras's NER example: 1000 with Adam at 2e-5).
       crf_train_overlaps: what the crf head does with overlapping gold entities in the training
-        split: "error" | "keep_outer" (train on `bio.outermost`, the longer of each overlapping
-        pair, and log how many were dropped). Evaluation gold is never changed: overlaps there
-        are an error.
+        split: "error" | "keep_outer" (train on `flaxnlp.data.spans.outermost`, the longer of
+        each overlapping pair, and log how many were dropped). Evaluation gold is never changed:
+        overlaps there are an error.
       head_size: d, the q/k size (64 in every published script).
       use_rope: RoPE in the head (off only for the ablation).
       loss: "dense" | "sparse" | "blockwise" (same value, different label format / memory).

@@ -8,7 +8,7 @@ for answer-bearing passages, the probability and rank of the answer's first toke
 answers all come out empty shows here whether it cannot find answers (low P(gold first)) or only
 will not commit to them (P(gold first) high but under P([SEP])).
 
-  python -m flaxnlp.tasks.rc_diagnostics --workdir runs/rc_cmrc [--split holdout] [--limit 64] \
+  python -m flaxnlp.diagnostics.reading_comprehension --workdir runs/rc_cmrc [--split holdout] [--limit 64] \
       [--latest]   # the latest checkpoint instead of the best
 """
 from __future__ import annotations
@@ -25,6 +25,7 @@ import numpy as np
 from flaxnlp.data.formats.qa import QAExample
 from flaxnlp.errors import UserError
 from flaxnlp.tasks import rc_samples
+from flaxnlp.train import trainer as trainer_lib
 
 
 def first_token_distributions(task, params, prompts: Sequence[np.ndarray],
@@ -78,7 +79,6 @@ def main(argv: Sequence[str] | None = None) -> int:
   parser.add_argument("--limit", type=int, default=64, help="questions (default 64)")
   parser.add_argument("--latest", action="store_true", help="the latest checkpoint, not the best")
   args = parser.parse_args(argv)
-  from flaxnlp.train import trainer as trainer_lib  # pylint: disable=import-outside-toplevel
   try:
     trainer = trainer_lib.from_workdir(args.workdir, "reading_comprehension")
     examples = list(trainer.examples(args.split or trainer.eval_split))[:args.limit]
