@@ -81,6 +81,7 @@ DuEE-fin data locally); published 56.82 F1 is a test-set leaderboard score with 
 import ml_collections
 
 from flaxnlp import configs, paths
+from flaxnlp.tasks import event_extraction
 
 NUM_TRAIN = 1000  # documents of dev.json trained on (task_args.num_train)
 
@@ -93,7 +94,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   start = configs.DEFAULT_START if variant == "fin" else variant  # fin: DuEE-fin data
   c = configs.base_config(warm_start="zh-small" if start == "zh-small" else "")
   c.task = "event_extraction"
-  c.task_args = configs.task_args("event_extraction", maxlen=128, num_train=NUM_TRAIN)
+  c.task_args = event_extraction.EventExtractionTask.task_args(maxlen=128, num_train=NUM_TRAIN)
   if start == "scratch":
     c.model = configs.encoder("tiny", hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
   c.optimizer.name = "adamw"
@@ -109,8 +110,8 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   c.train.checkpoint_every = 500
   c.train.best_metric = "f1"
   if variant == "fin":
-    c.task_args = configs.task_args("event_extraction", dataset="duee_fin", maxlen=400,
-                                    data_dir=str(paths.shared_data_dir() / "duee_fin"))
+    c.task_args = event_extraction.EventExtractionTask.task_args(
+        dataset="duee_fin", maxlen=400, data_dir=str(paths.shared_data_dir() / "duee_fin"))
     c.train.batch_size = 16
     c.train.eval_batch_size = 16
     c.train.buckets = (128, 256, 400)

@@ -67,6 +67,7 @@ memorises questions (F1 62.5).
 import ml_collections
 
 from flaxnlp import configs
+from flaxnlp.tasks import reading_comprehension
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
@@ -75,10 +76,10 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   variant = configs.variant(arg, ("scratch", "zh-small", "long"), configs.DEFAULT_START)
   c = configs.base_config(warm_start="" if variant == "scratch" else "zh-small")
   c.task = "reading_comprehension"
-  c.task_args = configs.task_args("reading_comprehension", dataset="cmrc2018", max_p_len=128,
-                                  max_q_len=32, max_a_len=16, beam_size=2, extractive=True,
-                                  cmrc_window_chars=126,
-                                  answer_passage_rate=0.0 if variant == "scratch" else 0.5)
+  c.task_args = reading_comprehension.ReadingComprehensionTask.task_args(
+      dataset="cmrc2018", max_p_len=128, max_q_len=32, max_a_len=16, beam_size=2,
+      extractive=True, cmrc_window_chars=126,
+      answer_passage_rate=0.0 if variant == "scratch" else 0.5)
   if variant == "scratch":
     c.model = configs.encoder("tiny", hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
   c.optimizer.name = "adamw"

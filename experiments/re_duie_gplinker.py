@@ -36,6 +36,7 @@ the post-LN encoder then diverged at step ≈ 1,150 (loss 11.5 → 77, grad norm
 import ml_collections
 
 from flaxnlp import configs
+from flaxnlp.tasks import relation_extraction
 
 NUM_TRAIN = 2000  # training records of the DuIE subset
 
@@ -46,7 +47,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   variant = configs.variant(arg, ("scratch", "zh-small", "pretrained"), configs.DEFAULT_START)
   c = configs.base_config(warm_start="zh-small" if variant == "zh-small" else "")
   c.task = "relation_extraction"
-  c.task_args = configs.task_args("relation_extraction", maxlen=128)
+  c.task_args = relation_extraction.RelationExtractionTask.task_args(maxlen=128)
   if variant == "scratch":
     c.model = configs.encoder("tiny", hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
   c.optimizer.name = "adamw"
