@@ -142,6 +142,29 @@ def ner_fine_tuning(variant: str, task_args: ml_collections.ConfigDict, *, num_t
   return c
 
 
+def gplinker_fine_tuning(start: str, task: str, task_args: ml_collections.ConfigDict, *,
+                         learning_rate: float, num_steps: int) -> ml_collections.ConfigDict:
+  """The set-up the GPLinker experiments (relation and event extraction) share (unlocked).
+
+  `start` "zh-small" warm-starts the shipped encoder, "scratch" trains a "tiny" one without
+  dropout, any other starts from `bert_config()`. AdamW at `learning_rate` (10% warm-up, linear
+  decay, global-norm clipping at 1.0: with 2e-3 and no clipping the post-LN encoder diverged),
+  `num_steps` steps of batch 16 over length buckets up to 128 (16 batches per length group),
+  evaluation (batch 32) and a checkpoint every 500 steps, the best kept by eval "f1".
+  """
+  c = base_config(warm_start="zh-small" if start == "zh-small" else "")
+  c.task = task
+  c.task_args = task_args
+  if start == "scratch":
+    c.model = encoder("tiny", hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
+  c.optimizer.update(name="adamw", learning_rate=learning_rate, schedule="linear",
+                     clip_norm=1.0, warmup_steps=num_steps // 10)
+  c.train.update(batch_size=16, num_steps=num_steps, buckets=(32, 64, 96, 128),
+                 length_group_batches=16, eval_every=500, eval_batch_size=32,
+                 checkpoint_every=500, best_metric="f1")
+  return c
+
+
 def base_config(warm_start: str = "") -> ml_collections.ConfigDict:
   """Fields shared by all experiments; task-specific settings live under `config.task_args`.
 

@@ -20,8 +20,9 @@ Your own data: `dataset` = "conll" | "jsonl" | "cluener" | "cmeee" reads the fil
 token-per-line tagged (`formats.read_conll`; BIO / BIOES / BMES from `task_args.tag_scheme`,
 "auto" = detected), "jsonl" = `{"text", "spans": [[start, end_inclusive, type], ...]}` per line
 (`formats.read_span_jsonl`), "cluener" / "cmeee" = those datasets' JSON shapes. The entity types
-are `task_args.types`, or when it is empty the sorted types of the training file, written back
-into `config.task_args.types` (so the workdir's config.json keeps the heads for eval / predict).
+are `task_args.types`, or when it is empty the sorted types of the training file, which
+`NerTask.resolve_args` records in `task_args.types` (so the workdir's config.json keeps the heads
+for eval / predict).
 """
 from __future__ import annotations
 
@@ -141,7 +142,7 @@ def read_task_split(args: ml_collections.ConfigDict, split: str) -> list[NerExam
 def entity_types(args: ml_collections.ConfigDict) -> tuple[str, ...]:
   """The entity types (= heads, in order) NER `task_args` name: a named dataset's
   `DATASET_TYPES`, or for the user's files `args.types`, else the sorted types of the training
-  file, written back into `args.types` (so the workdir's config.json keeps the heads)."""
+  file (read)."""
   if args.dataset not in DATASET_TYPES and args.dataset not in FILE_FORMATS:
     raise ValueError(f"task_args.dataset={args.dataset!r}; a named dataset "
                      f"{' | '.join(sorted(DATASET_TYPES))} or a file format "

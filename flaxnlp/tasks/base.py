@@ -7,9 +7,12 @@ below; the ones with a body are defaults a task may override.
 
 Conventions:
   * arguments: a task declares every field of `config.task_args` with its default once
-    (`default_args`); the constructor merges the config over them (`self.args`), rejects an
-    unknown key naming the closest field, and stores the complete arguments back into
-    `config.task_args`, so the workdir's config.json records them all;
+    (`default_args`); the constructor merges the config over them (`self.args`) and rejects an
+    unknown key naming the closest field. It reads no data and changes nothing in the config;
+  * dataset resolution: what the data decides (label sets, an event schema) is filled into the
+    arguments by `resolve_args`, the one step that reads the dataset's files for it
+    (`flaxnlp.tasks.registry.resolve` on a whole config; the trainer records its result in the
+    workdir's config.json, so eval / predict rebuild the same heads without the data);
   * examples are plain Python objects produced by `flaxnlp.data.formats` readers;
   * `featurize` returns unpadded numpy arrays for one example; `collate` pads a list of them to a
     fixed `length` (one of the trainer's sequence-length buckets) and adds per-batch labels (sparse
@@ -62,6 +65,18 @@ def merge_args(defaults: ml_collections.ConfigDict, given: Mapping[str, Any],
   return defaults
 
 
+def resolved(args: ml_collections.ConfigDict, field: str) -> tuple:
+  """`args[field]` as a tuple: a label set `Task.resolve_args` fills in from the data.
+
+  Raises:
+    ValueError: the field is empty, i.e. the task's arguments were never resolved.
+  """
+  if not args[field]:
+    raise ValueError(f"task_args.{field} is empty: resolve the dataset first "
+                     "(flaxnlp.tasks.registry.resolve(config) reads it from the data)")
+  return tuple(args[field])
+
+
 def pad(rows: Sequence[np.ndarray], length: int, dtype=np.int32) -> np.ndarray:
   """Stacks 1-D arrays into [len(rows), length], each left-aligned and 0-padded."""
   out = np.zeros((len(rows), length), dtype)
@@ -79,8 +94,8 @@ class Task(abc.ABC):
   """Base class of every task. Subclasses are registered with `flaxnlp.tasks.registry.register`.
 
   Attributes:
-    config: the experiment config (its `task_args` completed from `default_args`).
-    args: `config.task_args`, every field present.
+    config: the experiment config, as given.
+    args: `config.task_args` merged over `default_args()`, every field present.
   """
 
   # Params subtree a warm start replaces (`warm_start`); () = the whole model is the encoder.
@@ -96,7 +111,6 @@ class Task(abc.ABC):
     self.args = merge_args(self.default_args(), config.task_args, "config.task_args")
     if config.is_locked:
       self.args.lock()
-    config.task_args = self.args
     self.config = config
 
   @classmethod
@@ -108,6 +122,14 @@ class Task(abc.ABC):
   def task_args(cls, **overrides) -> ml_collections.ConfigDict:
     """`default_args()` with `overrides` merged over them (an unknown key is a ValueError)."""
     return merge_args(cls.default_args(), overrides)
+
+  @classmethod
+  def resolve_args(cls, args: Mapping[str, Any]) -> ml_collections.ConfigDict:
+    """The complete arguments (`args` merged over `default_args()`) with what the dataset decides
+    filled in (e.g. the entity types of the user's training file), read from its files; `args`
+    is left unchanged. Applied again to its own result it reads only to check, and returns the
+    same. Default: nothing to resolve."""
+    return merge_args(cls.default_args(), args, "config.task_args")
 
   # ---- Model ------------------------------------------------------------------------------------
   @abc.abstractmethod

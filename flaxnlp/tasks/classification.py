@@ -65,8 +65,8 @@ class ClassificationTask(base.Task):
       data_dir: the preset's train.tsv / dev.tsv / test.tsv + labels.txt (GoEmotions format).
       files: `train` / `eval` / `test` paths of a file format ("" = none; test optional) and
         `labels`, an optional file of label names, one per line.
-      labels: the label names of a file format in id order; () = those of `files.labels`, else
-        the sorted labels of the training file, filled in when the task is constructed.
+      labels: the label names in id order; () = those of labels.txt (the preset) or
+        `files.labels`, else the sorted labels of the training file, filled in by `resolve_args`.
       vocab: BERT vocab.txt; lowercase; maxlen: tokens incl. [CLS]/[SEP]; label_smoothing ε;
       classifier_dropout.
     """
@@ -77,10 +77,18 @@ class ClassificationTask(base.Task):
     c.vocab = ml_collections.config_dict.placeholder(str)
     return c
 
+  @classmethod
+  def resolve_args(cls, args) -> ml_collections.ConfigDict:
+    """The arguments with `labels` filled in (labels.txt, `files.labels` or the training file)."""
+    args = super().resolve_args(args)
+    classification_datasets.check(args)
+    args.labels = classification_datasets.label_names(args)
+    return args
+
   def __init__(self, config: ml_collections.ConfigDict):
     super().__init__(config)
     classification_datasets.check(self.args)
-    self.label_names = classification_datasets.label_names(self.args)
+    self.label_names = base.resolved(self.args, "labels")
     self.num_labels = len(self.label_names)
     self._examples: dict[str, list[goemotions.MultiLabelExample]] = {}
 

@@ -47,7 +47,7 @@ class EventExtractionTask(gplinker.GPLinkerTask):
   def default_args(cls) -> ml_collections.ConfigDict:
     """dataset ("duee" | "duee_fin", a `FORMATS` preset), data_dir (its files), files (your
     train / eval / test JSON lines and event schema; "" = none), event_schema (rows (event_type,
-    role, *enum_items); () = from files.schema, filled in), vocab ("" = bert-base-chinese),
+    role, *enum_items); () = from the schema file, filled in by `resolve_args`), vocab ("" = bert-base-chinese),
     maxlen, head_size, num_train and split_seed ("duee" preset: how many dev documents are
     trained on, and the seed that draws them), max_train_examples. See
     `flaxnlp.data.extraction_datasets`."""
@@ -56,10 +56,17 @@ class EventExtractionTask(gplinker.GPLinkerTask):
         files=dict(train="", eval="", test="", schema=""), event_schema=(), vocab="",
         maxlen=128, head_size=64, num_train=1000, split_seed=0, max_train_examples=0))
 
+  @classmethod
+  def resolve_args(cls, args) -> ml_collections.ConfigDict:
+    """The arguments with `event_schema` filled in from the schema file."""
+    args = super().resolve_args(args)
+    args.event_schema = extraction_datasets.event_schema_rows(args)
+    return args
+
   def __init__(self, config: ml_collections.ConfigDict):
     super().__init__(config)
     self.format = FORMATS[extraction_datasets.ee_shape(self.args)]
-    self.schema = extraction_datasets.event_schema(self.args)
+    self.schema = extraction_datasets.schema_from_rows(base.resolved(self.args, "event_schema"))
     self.labels = gplinker_labels.event_label_index(self.schema.roles, self.schema.enum_values)
     if len(set(self.labels)) != len(self.labels):
       raise ValueError("event schema: an enum value repeats a role (or value) of its event type: "

@@ -73,8 +73,7 @@ class NerTask(base.Task):
       files: `train` / `eval` / `test` file paths of a file format ("" = none; test optional).
       tag_scheme: "conll" tags: "auto" (detected) | "BIO" | "BIOES" | "BMES".
       types: entity types (= heads) of a file format; () = the sorted types of the training file,
-        filled in when the task is constructed. Named datasets use
-      `flaxnlp.data.ner_datasets.DATASET_TYPES`.
+        filled in by `resolve_args`. Named datasets use `flaxnlp.data.ner_datasets.DATASET_TYPES`.
       vocab: BERT `vocab.txt` ("" = `paths.chinese_bert_vocab()`, bert-base-chinese's 21,128 tokens).
       maxlen: tokens per training example incl. [CLS]/[SEP] (longer texts are truncated).
       eval_maxlen: the same for evaluation / prediction (0 = `maxlen`); must fit the largest bucket.
@@ -99,6 +98,13 @@ class NerTask(base.Task):
         use_rope=True, loss="dense", reduction="mean", block_size=64, max_train_examples=0,
         crf_lr_multiplier=1.0, crf_train_overlaps="error"))
 
+  @classmethod
+  def resolve_args(cls, args) -> ml_collections.ConfigDict:
+    """The arguments with `types` filled in (a named dataset's, or your training file's)."""
+    args = super().resolve_args(args)
+    args.types = ner_datasets.entity_types(args)
+    return args
+
   def __init__(self, config: ml_collections.ConfigDict):
     super().__init__(config)
     a = self.args
@@ -110,6 +116,8 @@ class NerTask(base.Task):
       raise ValueError(f"task_args.crf_train_overlaps={a.crf_train_overlaps!r}; one of "
                        "'error' | 'keep_outer'")
     self._examples: dict[str, list[NerExample]] = {}
+    if ner_datasets.reads_files(a):
+      base.resolved(a, "types")  # your files' types are read by `resolve_args`, not here
     self.types = ner_datasets.entity_types(a)
     self.type_index = {t: k for k, t in enumerate(self.types)}
     self.maxlen = int(a.maxlen)

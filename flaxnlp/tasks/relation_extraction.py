@@ -35,16 +35,23 @@ class RelationExtractionTask(gplinker.GPLinkerTask):
   def default_args(cls) -> ml_collections.ConfigDict:
     """dataset ("duie"), data_dir (the preset: train_data.json, dev_data.json, all_50_schemas),
     files (your train / eval / test DuIE JSON lines and schema; "" = none), predicates (() = from
-    files.schema, else the training file; filled in), vocab ("" = bert-base-chinese), maxlen,
+    the schema file, else your training file; filled in by `resolve_args`), vocab ("" = bert-base-chinese), maxlen,
     head_size, max_train_examples (0 = all). See `flaxnlp.data.extraction_datasets`."""
     return ml_collections.ConfigDict(dict(
         dataset="duie", data_dir=os.path.join(paths.shared_data_dir(), "duie", "duie_v1_subset"),
         files=dict(train="", eval="", test="", schema=""), predicates=(), vocab="",
         maxlen=128, head_size=64, max_train_examples=0))
 
+  @classmethod
+  def resolve_args(cls, args) -> ml_collections.ConfigDict:
+    """The arguments with `predicates` filled in from the schema (or your training file)."""
+    args = super().resolve_args(args)
+    args.predicates = extraction_datasets.predicates(args)
+    return args
+
   def __init__(self, config: ml_collections.ConfigDict):
     super().__init__(config)
-    self.predicates = extraction_datasets.predicates(self.args)
+    self.predicates = base.resolved(self.args, "predicates")
     self.p_id = {p: i for i, p in enumerate(self.predicates)}
 
   def head_specs(self):

@@ -45,6 +45,7 @@ def _task(name, args):
   c.task_args = args
   c.model = configs.bert_config(**MODEL)
   c.lock()
+  c = registry.resolve(c)
   return c, registry.get(name)(c)
 
 

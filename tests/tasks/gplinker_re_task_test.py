@@ -25,7 +25,7 @@ def task(tmp_path):
   c.task_args = re_task_args(data_dir=str(tmp_path), head_size=8)
   c.model = configs.bert_config(hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
                                 intermediate_size=32)
-  return registry.get("relation_extraction")(c)
+  return registry.get("relation_extraction")(registry.resolve(c))
 
 
 def test_featurize_collate_labels_by_hand(task):

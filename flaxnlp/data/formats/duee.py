@@ -16,11 +16,11 @@ gets start -1 and is dropped by the label encoder.
 Schema (`event_schema.json`, both datasets): lines `{event_type, role_list[{role, enum_items?}]}`.
 """
 import dataclasses
-import json
 import os
 import re
 from typing import Dict, List, Optional, Tuple, Union
 
+from flaxnlp.data.formats import lines
 from flaxnlp.data.formats.errors import DataFormatError
 
 PathLike = Union[str, os.PathLike]
@@ -57,20 +57,6 @@ class EventSchema:
   enum_values: Dict[Tuple[str, str], Tuple[str, ...]]
 
 
-def _json_lines(path: PathLike):
-  with open(path, encoding="utf-8") as f:
-    for line_no, line in enumerate(f, 1):
-      if not line.strip():
-        continue
-      try:
-        record = json.loads(line)
-      except json.JSONDecodeError as e:
-        raise DataFormatError(path, line_no, f"invalid JSON: {e.msg}") from e
-      if not isinstance(record, dict):
-        raise DataFormatError(path, line_no, "each line must be a JSON object")
-      yield line_no, record
-
-
 def _field(record, key, kind, path, line_no):
   value = record.get(key)
   if not isinstance(value, kind):
@@ -81,7 +67,7 @@ def _field(record, key, kind, path, line_no):
 def read_event_schema(path: PathLike) -> EventSchema:
   """Reads `event_schema.json` (DuEE 1.0 or DuEE-fin); see `EventSchema`."""
   roles, enum_values = {}, {}
-  for line_no, record in _json_lines(path):
+  for line_no, record in lines.json_objects(path):
     event_type = _field(record, "event_type", str, path, line_no)
     role_names = []
     for item in _field(record, "role_list", list, path, line_no):
@@ -132,7 +118,7 @@ def duee_fin_text(title: Optional[str], text: str) -> str:
 
 def _read(path: PathLike, fin: bool, enum_roles=()) -> List[EventExample]:
   examples = []
-  for line_no, record in _json_lines(path):
+  for line_no, record in lines.json_objects(path):
     text = _field(record, "text", str, path, line_no)
     if fin:
       text = duee_fin_text(record.get("title"), text)

@@ -12,10 +12,10 @@ Schemas: DuIE 1.0 `all_50_schemas` and DuIE 2.0 `duie_schema.json` are JSON line
 keys. Predicates are returned sorted in file order, de-duplicated.
 """
 import dataclasses
-import json
 import os
 from typing import List, Tuple, Union
 
+from flaxnlp.data.formats import lines
 from flaxnlp.data.formats.errors import DataFormatError
 
 PathLike = Union[str, os.PathLike]
@@ -27,17 +27,6 @@ class RelationExample:
   """One sentence: `text` and its gold `(subject, predicate, object)` triples (file order)."""
   text: str
   triples: Tuple[Triple, ...]
-
-
-def _json_lines(path: PathLike):
-  with open(path, encoding="utf-8") as f:
-    for line_no, line in enumerate(f, 1):
-      if not line.strip():
-        continue
-      try:
-        yield line_no, json.loads(line)
-      except json.JSONDecodeError as e:
-        raise DataFormatError(path, line_no, f"invalid JSON: {e.msg}") from e
 
 
 def _flatten_spo(spo, path, line_no) -> List[Triple]:
@@ -60,9 +49,7 @@ def read_duie(path: PathLike) -> List[RelationExample]:
     DataFormatError: `path:line` of invalid JSON, a missing `text`, or a malformed spo item.
   """
   examples = []
-  for line_no, record in _json_lines(path):
-    if not isinstance(record, dict) or not isinstance(record.get("text"), str):
-      raise DataFormatError(path, line_no, "record needs a string 'text'")
+  for line_no, record in lines.text_records(path):
     spo_list = record.get("spo_list", [])
     if not isinstance(spo_list, list):
       raise DataFormatError(path, line_no, "'spo_list' must be a list")
@@ -78,8 +65,8 @@ def read_duie_schema(path: PathLike) -> List[str]:
   `predicate_key` for each `object_type` key other than `@value`.
   """
   predicates = []
-  for line_no, record in _json_lines(path):
-    if not isinstance(record, dict) or "predicate" not in record:
+  for line_no, record in lines.json_objects(path):
+    if "predicate" not in record:
       raise DataFormatError(path, line_no, "schema line needs 'predicate'")
     names = [record["predicate"]]
     object_type = record.get("object_type")

@@ -1,4 +1,5 @@
-"""Line readers shared by the formats: JSON lines with a "text", and tab-separated lines.
+"""Line readers shared by the formats: JSON lines (objects, or objects with a "text"), and
+tab-separated lines.
 
 Both skip blank lines and number lines from 1, so each reader's `DataFormatError` names
 `path:line`.
@@ -13,11 +14,10 @@ from flaxnlp.data.formats.errors import DataFormatError
 PathLike = Union[str, os.PathLike]
 
 
-def text_records(path: PathLike, expected: str = 'an object with a string "text"'
-                 ) -> Iterator[tuple[int, dict]]:
+def json_objects(path: PathLike, expected: str = "a JSON object") -> Iterator[tuple[int, dict]]:
   """Yields `(line number, record)` for each non-blank line of a JSON-lines file whose record is
-  an object with a string "text"; anything else is a DataFormatError naming the line and saying
-  what was `expected`."""
+  an object; invalid JSON or another value is a DataFormatError naming the line and saying what
+  was `expected`."""
   with open(path, "rb") as f:
     for line_number, line in enumerate(f, 1):
       if not line.strip():
@@ -26,9 +26,18 @@ def text_records(path: PathLike, expected: str = 'an object with a string "text"
         record = json.loads(line.decode("utf-8"))
       except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise DataFormatError(path, line_number, f"invalid UTF-8 JSON: {e}") from e
-      if not isinstance(record, dict) or not isinstance(record.get("text"), str):
+      if not isinstance(record, dict):
         raise DataFormatError(path, line_number, f"expected {expected}")
       yield line_number, record
+
+
+def text_records(path: PathLike, expected: str = 'an object with a string "text"'
+                 ) -> Iterator[tuple[int, dict]]:
+  """`json_objects` whose records also have a string "text" (else a DataFormatError)."""
+  for line_number, record in json_objects(path, expected):
+    if not isinstance(record.get("text"), str):
+      raise DataFormatError(path, line_number, f"expected {expected}")
+    yield line_number, record
 
 
 def tab_fields(path: PathLike) -> Iterator[tuple[int, list[str]]]:
