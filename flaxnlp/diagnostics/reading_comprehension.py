@@ -8,8 +8,8 @@ for answer-bearing passages, the probability and rank of the answer's first toke
 answers all come out empty shows here whether it cannot find answers (low P(gold first)) or only
 will not commit to them (P(gold first) high but under P([SEP])).
 
-  python -m flaxnlp.diagnostics.reading_comprehension --workdir runs/rc_cmrc [--split holdout] [--limit 64] \
-      [--latest]   # the latest checkpoint instead of the best
+  python -m flaxnlp.diagnostics.reading_comprehension --workdir runs/rc_cmrc [--split holdout] \
+      [--limit 64] [--latest]   # the latest checkpoint instead of the best
 """
 from __future__ import annotations
 

@@ -47,9 +47,9 @@ class EventExtractionTask(gplinker.GPLinkerTask):
   def default_args(cls) -> ml_collections.ConfigDict:
     """dataset ("duee" | "duee_fin", a `FORMATS` preset), data_dir (its files), files (your
     train / eval / test JSON lines and event schema; "" = none), event_schema (rows (event_type,
-    role, *enum_items); () = from the schema file, filled in by `resolve_args`), vocab ("" = bert-base-chinese),
-    maxlen, head_size, num_train and split_seed ("duee" preset: how many dev documents are
-    trained on, and the seed that draws them), max_train_examples. See
+    role, *enum_items); () = from the schema file, filled in by `resolve_args`), vocab ("" =
+    bert-base-chinese), maxlen, head_size, num_train and split_seed ("duee" preset: how many dev
+    documents are trained on, and the seed that draws them), max_train_examples. See
     `flaxnlp.data.extraction_datasets`."""
     return ml_collections.ConfigDict(dict(
         dataset="duee", data_dir=os.path.join(paths.shared_data_dir(), "duee1.0"),

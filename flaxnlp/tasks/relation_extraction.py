@@ -35,8 +35,9 @@ class RelationExtractionTask(gplinker.GPLinkerTask):
   def default_args(cls) -> ml_collections.ConfigDict:
     """dataset ("duie"), data_dir (the preset: train_data.json, dev_data.json, all_50_schemas),
     files (your train / eval / test DuIE JSON lines and schema; "" = none), predicates (() = from
-    the schema file, else your training file; filled in by `resolve_args`), vocab ("" = bert-base-chinese), maxlen,
-    head_size, max_train_examples (0 = all). See `flaxnlp.data.extraction_datasets`."""
+    the schema file, else your training file; filled in by `resolve_args`), vocab ("" =
+    bert-base-chinese), maxlen, head_size, max_train_examples (0 = all). See
+    `flaxnlp.data.extraction_datasets`."""
     return ml_collections.ConfigDict(dict(
         dataset="duie", data_dir=os.path.join(paths.shared_data_dir(), "duie", "duie_v1_subset"),
         files=dict(train="", eval="", test="", schema=""), predicates=(), vocab="",

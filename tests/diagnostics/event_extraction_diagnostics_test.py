@@ -1,4 +1,5 @@
-"""`flaxnlp.diagnostics.event_extraction.loss_breakdown` on a hand-worked document, and the CLI's user error."""
+"""`flaxnlp.diagnostics.event_extraction.loss_breakdown` on a hand-worked document, and the CLI's
+user error."""
 import pytest
 
 from flaxnlp import configs

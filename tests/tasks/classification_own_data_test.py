@@ -1,5 +1,5 @@
 """Classification on your own files (issue 14): the "tsv" and "jsonl" readers, the label list
-(given, from a labels file, or from the training file, written back into the config), malformed
+(given, from a labels file, or from the training file, recorded by resolving the config), malformed
 lines, and a run that trains and predicts on files written here."""
 import json
 

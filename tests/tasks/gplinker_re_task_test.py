@@ -28,6 +28,17 @@ def task(tmp_path):
   return registry.get("relation_extraction")(registry.resolve(c))
 
 
+def test_the_preset_schema_is_resolved_into_the_config_not_read_by_the_task(task):
+  assert task.args.predicates == task.predicates == ("作曲", "歌手")  # all_50_schemas, file order
+  unresolved = task.config.copy_and_resolve_references()
+  with unresolved.unlocked():
+    unresolved.task_args.predicates = ()
+  with pytest.raises(ValueError, match="task_args.predicates is empty: resolve the dataset first"):
+    registry.get("relation_extraction")(unresolved)
+  os.remove(os.path.join(task.args.data_dir, "all_50_schemas"))
+  assert registry.get("relation_extraction")(task.config).predicates == ("作曲", "歌手")
+
+
 def test_featurize_collate_labels_by_hand(task):
   ex = task.examples("train")[0]  # "《星空》是周杰伦演唱的歌曲": 星空 = tokens 2..3, 周杰伦 = 6..8
   f = task.featurize(ex, train=True, rng=np.random.default_rng(0))
