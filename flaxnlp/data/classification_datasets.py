@@ -43,7 +43,8 @@ def _records(args: ml_collections.ConfigDict, split: str):
 
 
 def label_names(args: ml_collections.ConfigDict) -> tuple[str, ...]:
-  """The labels in id order (module docstring), read from the data unless given."""
+  """The labels in id order (module docstring), read from the data unless given (after `check`)."""
+  check(args)
   if args.dataset in PRESETS:
     path = pathlib.Path(args.data_dir) / "labels.txt"
     return own_files.check_preset(args, "labels", goemotions.read_label_names(path), str(path))

@@ -9,8 +9,8 @@ Conventions:
   * arguments: a task declares every field of `config.task_args` with its default once
     (`default_args`); the constructor merges the config over them (`self.args`) and rejects an
     unknown key naming the closest field. It reads no data and changes nothing in the config;
-  * dataset resolution: what the data decides (label sets, an event schema) is filled into the
-    arguments by `resolve_args`, the one step that reads the dataset's files for it
+  * dataset resolution: what the data decides (label sets, an event schema: `data_fields`) is
+    filled into the arguments by `resolve_args`, the one step that reads the dataset's files for it
     (`flaxnlp.tasks.registry.resolve` on a whole config; the trainer records its result in the
     workdir's config.json, so eval / predict rebuild the same heads without the data);
   * examples are plain Python objects produced by `flaxnlp.data.formats` readers;
@@ -106,6 +106,9 @@ class Task(abc.ABC):
   # Training examples that `config.train.holdout_fraction` keeps on one side (e.g. questions on
   # one article): example -> group key; None = every example its own group.
   holdout_group: ClassVar[Callable[[Any], Hashable] | None] = None
+  # The `task_args` fields the dataset decides (e.g. "types"), each with the function of the
+  # complete arguments that reads it from the data (or checks a given value); see `resolve_args`.
+  data_fields: ClassVar[Mapping[str, Callable[[ml_collections.ConfigDict], Any]]] = {}
 
   def __init__(self, config: ml_collections.ConfigDict):
     self.args = merge_args(self.default_args(), config.task_args, "config.task_args")
@@ -125,11 +128,14 @@ class Task(abc.ABC):
 
   @classmethod
   def resolve_args(cls, args: Mapping[str, Any]) -> ml_collections.ConfigDict:
-    """The complete arguments (`args` merged over `default_args()`) with what the dataset decides
-    filled in (e.g. the entity types of the user's training file), read from its files; `args`
-    is left unchanged. Applied again to its own result it reads only to check, and returns the
-    same. Default: nothing to resolve."""
-    return merge_args(cls.default_args(), args, "config.task_args")
+    """The complete arguments (`args` merged over `default_args()`) with every `data_fields`
+    field filled in by its function (e.g. the entity types of the user's training file), read
+    from the dataset's files; `args` is left unchanged. Applied again to its own result it reads
+    only to check, and returns the same."""
+    resolved = merge_args(cls.default_args(), args, "config.task_args")
+    for field, read in cls.data_fields.items():
+      resolved[field] = read(resolved)
+    return resolved
 
   # ---- Model ------------------------------------------------------------------------------------
   @abc.abstractmethod

@@ -56,6 +56,8 @@ class BertMultiLabel(nn.Module):
 class ClassificationTask(base.Task):
   """Multi-label classification of single texts; examples are `MultiLabelExample`s."""
 
+  data_fields = {"labels": classification_datasets.label_names}
+
   @classmethod
   def default_args(cls) -> ml_collections.ConfigDict:
     """Every field of `config.task_args` of the "classification" task, with its default.
@@ -76,14 +78,6 @@ class ClassificationTask(base.Task):
     c.data_dir = ml_collections.config_dict.placeholder(str)
     c.vocab = ml_collections.config_dict.placeholder(str)
     return c
-
-  @classmethod
-  def resolve_args(cls, args) -> ml_collections.ConfigDict:
-    """The arguments with `labels` filled in (labels.txt, `files.labels` or the training file)."""
-    args = super().resolve_args(args)
-    classification_datasets.check(args)
-    args.labels = classification_datasets.label_names(args)
-    return args
 
   def __init__(self, config: ml_collections.ConfigDict):
     super().__init__(config)

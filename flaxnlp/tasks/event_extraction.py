@@ -41,6 +41,7 @@ FORMATS = extraction_datasets.PRESETS
 class EventExtractionTask(gplinker.GPLinkerTask):
   """DuEE / DuEE-fin event extraction with GPLinker; examples are `duee.EventExample`s."""
 
+  data_fields = {"event_schema": extraction_datasets.event_schema_rows}  # the schema file's
   label_keys = ("argument_labels", "head_labels", "tail_labels")
 
   @classmethod
@@ -55,13 +56,6 @@ class EventExtractionTask(gplinker.GPLinkerTask):
         dataset="duee", data_dir=os.path.join(paths.shared_data_dir(), "duee1.0"),
         files=dict(train="", eval="", test="", schema=""), event_schema=(), vocab="",
         maxlen=128, head_size=64, num_train=1000, split_seed=0, max_train_examples=0))
-
-  @classmethod
-  def resolve_args(cls, args) -> ml_collections.ConfigDict:
-    """The arguments with `event_schema` filled in from the schema file."""
-    args = super().resolve_args(args)
-    args.event_schema = extraction_datasets.event_schema_rows(args)
-    return args
 
   def __init__(self, config: ml_collections.ConfigDict):
     super().__init__(config)

@@ -62,6 +62,8 @@ LOSSES = ("dense", "sparse", "blockwise")
 class NerTask(base.Task):
   """Span NER with a GP / EGP head; examples are `NerExample`s (see the module docstring)."""
 
+  data_fields = {"types": ner_datasets.entity_types}  # a named dataset or your training file
+
   @classmethod
   def default_args(cls) -> ml_collections.ConfigDict:
     """Every field of `config.task_args` of the "ner" task, with its default.
@@ -97,13 +99,6 @@ class NerTask(base.Task):
         types=(), vocab="", maxlen=128, eval_maxlen=0, head="egp", head_size=64,
         use_rope=True, loss="dense", reduction="mean", block_size=64, max_train_examples=0,
         crf_lr_multiplier=1.0, crf_train_overlaps="error"))
-
-  @classmethod
-  def resolve_args(cls, args) -> ml_collections.ConfigDict:
-    """The arguments with `types` filled in (a named dataset's, or your training file's)."""
-    args = super().resolve_args(args)
-    args.types = ner_datasets.entity_types(args)
-    return args
 
   def __init__(self, config: ml_collections.ConfigDict):
     super().__init__(config)

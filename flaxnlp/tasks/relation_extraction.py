@@ -29,6 +29,7 @@ from flaxnlp.tasks import base, gplinker, gplinker_labels, registry
 class RelationExtractionTask(gplinker.GPLinkerTask):
   """DuIE relation extraction with GPLinker; examples are `duie.RelationExample`s."""
 
+  data_fields = {"predicates": extraction_datasets.predicates}  # schema or training file
   label_keys = ("entity_labels", "head_labels", "tail_labels")
 
   @classmethod
@@ -42,13 +43,6 @@ class RelationExtractionTask(gplinker.GPLinkerTask):
         dataset="duie", data_dir=os.path.join(paths.shared_data_dir(), "duie", "duie_v1_subset"),
         files=dict(train="", eval="", test="", schema=""), predicates=(), vocab="",
         maxlen=128, head_size=64, max_train_examples=0))
-
-  @classmethod
-  def resolve_args(cls, args) -> ml_collections.ConfigDict:
-    """The arguments with `predicates` filled in from the schema (or your training file)."""
-    args = super().resolve_args(args)
-    args.predicates = extraction_datasets.predicates(args)
-    return args
 
   def __init__(self, config: ml_collections.ConfigDict):
     super().__init__(config)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from flaxnlp import configs
-from flaxnlp.tasks import base, registry
+from flaxnlp.tasks import base, registry, toy
 
 
 def toy_config(**task_args):
@@ -33,6 +33,16 @@ def test_resolve_records_every_argument_in_a_copy():
   assert resolved.is_locked and resolved.task_args.is_locked
   assert dict(c.task_args) == {"hidden": 8} and resolved.train.to_dict() == c.train.to_dict()
   assert registry.resolve(resolved).to_dict() == resolved.to_dict()  # resolving twice: the same
+
+
+def test_resolve_fills_the_data_fields_from_the_complete_arguments():
+  class Sized(toy.ToyTask):
+    data_fields = {"hidden": lambda args: 2 * args.maxlen + args.num_train}
+
+  given = ml_collections.ConfigDict(dict(maxlen=5))
+  resolved = Sized.resolve_args(given)
+  assert (resolved.hidden, resolved.maxlen, resolved.num_train) == (74, 5, 64)  # 2·5 + 64
+  assert dict(given) == {"maxlen": 5}
 
 
 def test_resolved_refuses_an_unresolved_label_set():
