@@ -8,6 +8,7 @@ Variants (`--config experiments/_tiny.py:ARG`, comma-separated): `adamw` (defaul
 import ml_collections
 
 from flaxnlp import configs
+from flaxnlp.tasks import toy
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
@@ -15,7 +16,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   variants = configs.variant_set(arg, ("adamw", "ema", "accum"))
   c = configs.base_config()
   c.task = "toy"
-  c.task_args = configs.task_args("toy")
+  c.task_args = toy.ToyTask.task_args()
   c.optimizer.name = "adamw" if "adamw" in variants else "sgd"
   c.optimizer.learning_rate = 0.05 if "adamw" in variants else 0.5
   c.optimizer.schedule = "constant"

@@ -25,6 +25,7 @@ import json
 import ml_collections
 
 from flaxnlp import configs, paths
+from flaxnlp.tasks import classification
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
@@ -32,7 +33,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   variants = configs.variant_set(arg, ("pretrained", "tiny"))
   c = configs.base_config()
   c.task = "classification"
-  c.task_args = configs.task_args("classification", 
+  c.task_args = classification.ClassificationTask.task_args(
       data_dir=str(paths.shared_data_dir() / "goemotions"),
       vocab=str(paths.minilm_dir() / "vocab.txt"), lowercase=True, maxlen=64)
   c.model = configs.bert_config(vocab_size=30522)

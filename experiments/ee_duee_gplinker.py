@@ -8,7 +8,7 @@ set, RoBERTa-wwm-ext, 200 epochs).
       --config.init_checkpoint=/path/to/chinese_roberta_wwm_ext --workdir runs/ee_duee_roberta
   python launch.py --config experiments/ee_duee_gplinker.py:fin \
       --config.task_args.data_dir=/path/to/duee_fin --workdir runs/ee_duee_fin
-  python -m flaxnlp.tasks.ee_diagnostics --workdir runs/ee_duee   # triggers vs arguments
+  python -m flaxnlp.diagnostics.event_extraction --workdir runs/ee_duee   # triggers vs arguments
 
 Data: ../shared/data/duee1.0 (dev.json 1,498 documents, event_schema.json 65 event types, 282
 labels incl. one trigger label per type). "train" = `task_args.num_train` documents drawn by
@@ -34,6 +34,7 @@ Variants and expected event F1 (2-core CPU, no GPU; docs/results.md#duee):
 import ml_collections
 
 from flaxnlp import configs, paths
+from flaxnlp.tasks import event_extraction
 
 NUM_TRAIN = 1000  # documents of dev.json trained on (task_args.num_train)
 
@@ -44,30 +45,16 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   variant = configs.variant(arg, ("scratch", "zh-small", "pretrained", "fin"),
                             configs.DEFAULT_START)
   start = configs.DEFAULT_START if variant == "fin" else variant  # fin: DuEE-fin data
-  c = configs.base_config(warm_start="zh-small" if start == "zh-small" else "")
-  c.task = "event_extraction"
-  c.task_args = configs.task_args("event_extraction", maxlen=128, num_train=NUM_TRAIN)
-  if start == "scratch":
-    c.model = configs.encoder("tiny", hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
-  c.optimizer.name = "adamw"
-  c.optimizer.learning_rate = 1e-3  # zh-small: 3e-4 left it unfitted (docs/results.md#duee)
-  c.optimizer.schedule = "linear"
-  c.optimizer.clip_norm = 1.0  # with 2e-3 and no clipping the post-LN encoder diverged (docs/results.md#duie)
-  c.train.batch_size = 16
-  c.train.num_steps = 1000 if start == "scratch" else 2000  # zh-small: chosen on a holdout
-  c.train.buckets = (32, 64, 96, 128)
-  c.train.length_group_batches = 16  # batches of similar lengths (less padding)
-  c.train.eval_every = 500
-  c.train.eval_batch_size = 32
-  c.train.checkpoint_every = 500
-  c.train.best_metric = "f1"
+  c = configs.gplinker_fine_tuning(
+      start, "event_extraction",
+      event_extraction.EventExtractionTask.task_args(maxlen=128, num_train=NUM_TRAIN),
+      learning_rate=1e-3,  # zh-small: 3e-4 left it unfitted (docs/results.md#duee)
+      num_steps=1000 if start == "scratch" else 2000)  # zh-small: chosen on a holdout
   if variant == "fin":
-    c.task_args = configs.task_args("event_extraction", dataset="duee_fin", maxlen=400,
-                                    data_dir=str(paths.shared_data_dir() / "duee_fin"))
-    c.train.batch_size = 16
+    c.task_args = event_extraction.EventExtractionTask.task_args(
+        dataset="duee_fin", maxlen=400, data_dir=str(paths.shared_data_dir() / "duee_fin"))
     c.train.eval_batch_size = 16
     c.train.buckets = (128, 256, 400)
-  c.optimizer.warmup_steps = c.train.num_steps // 10
   if variant == "pretrained":
     c.update_from_flattened_dict(configs.published_setup("gplinker_ee", NUM_TRAIN))
   c.lock()

@@ -22,6 +22,7 @@ Per-type scores, curves and the learning-rate choice: docs/results.md#cluener.
 import ml_collections
 
 from flaxnlp import configs
+from flaxnlp.tasks import ner
 
 NUM_TRAIN = 10748
 
@@ -32,10 +33,10 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   variant = configs.variant(arg, ("scratch", "zh-small", "pretrained"), configs.DEFAULT_START)
   scratch = variant == "scratch"
   c = configs.ner_fine_tuning(
-      variant, dataset="cluener", head="egp", maxlen=64, loss="dense", num_train=NUM_TRAIN,
-      epochs=15 if scratch else 5, eval_every_epochs=1 if variant == "zh-small" else 3,
-      batch_size=32, eval_batch_size=64, learning_rate=2e-3 if scratch else 1e-3,
-      buckets=(32, 48, 64))
+      variant, ner.NerTask.task_args(dataset="cluener", head="egp", maxlen=64, loss="dense"),
+      num_train=NUM_TRAIN, epochs=15 if scratch else 5,
+      eval_every_epochs=1 if variant == "zh-small" else 3, batch_size=32, eval_batch_size=64,
+      learning_rate=2e-3 if scratch else 1e-3, buckets=(32, 48, 64))
   if scratch:
     c.model = configs.encoder("tiny")
   c.lock()

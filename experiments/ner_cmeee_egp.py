@@ -26,6 +26,7 @@ Variants and expected eval F1 (2-core CPU, no GPU; docs/results.md#cmeee-v2):
 import ml_collections
 
 from flaxnlp import configs
+from flaxnlp.tasks import ner
 
 NUM_TRAIN = 4000
 
@@ -35,7 +36,8 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   None is `configs.DEFAULT_START`."""
   variant = configs.variant(arg, ("scratch", "zh-small", "pretrained"), configs.DEFAULT_START)
   c = configs.ner_fine_tuning(
-      variant, dataset="cmeee", head="egp", maxlen=256, eval_maxlen=512, loss="sparse",
+      variant, ner.NerTask.task_args(dataset="cmeee", head="egp", maxlen=256, eval_maxlen=512,
+                                     loss="sparse"),
       num_train=NUM_TRAIN, epochs=30 if variant == "scratch" else 10, eval_every_epochs=3,
       batch_size=16, learning_rate=1e-3 if variant == "scratch" else 3e-4,
       buckets=(32, 64, 128, 256, 512))

@@ -24,6 +24,7 @@ Variants and expected dev F1 (2-core CPU, no GPU; docs/results.md#peoples-daily)
 import ml_collections
 
 from flaxnlp import configs
+from flaxnlp.tasks import ner
 
 NUM_TRAIN = 4636
 
@@ -33,7 +34,8 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   None is `configs.DEFAULT_START`."""
   variant = configs.variant(arg, ("scratch", "zh-small", "pretrained"), configs.DEFAULT_START)
   c = configs.ner_fine_tuning(
-      variant, dataset="peoples_daily", head="egp", maxlen=256, eval_maxlen=512, loss="dense",
+      variant, ner.NerTask.task_args(dataset="peoples_daily", head="egp", maxlen=256,
+                                     eval_maxlen=512, loss="dense"),
       num_train=NUM_TRAIN, epochs=20 if variant == "scratch" else 10, eval_every_epochs=2,
       batch_size=32, learning_rate=1e-3 if variant == "scratch" else 3e-4,
       buckets=(32, 64, 128, 256, 512))

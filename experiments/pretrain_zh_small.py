@@ -26,6 +26,7 @@ Variant `:tiny` (2 layers, hidden 64, 60 steps on a small built corpus) is for t
 import ml_collections
 
 from flaxnlp import configs
+from flaxnlp.tasks import pretraining
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
@@ -33,7 +34,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   variant = configs.variant(arg, ("default", "tiny"), "default")
   c = configs.base_config()
   c.task = "pretraining"
-  c.task_args = configs.task_args("pretraining", 
+  c.task_args = pretraining.PretrainingTask.task_args(
       objectives=ml_collections.ConfigDict(dict(mlm=0.8, unilm=0.2)), whole_word_masking=False)
   c.model = configs.encoder("small", architecture="roformer")
   c.optimizer.name = "adamw"

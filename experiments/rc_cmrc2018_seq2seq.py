@@ -7,7 +7,7 @@ shared data. Scores are NOT comparable to any published CMRC 2018 result.
   python launch.py --config experiments/rc_cmrc2018_seq2seq.py:long --workdir runs/rc_cmrc_long
   python launch.py --config experiments/rc_cmrc2018_seq2seq.py --workdir runs/rc_cmrc \
       --mode predict --input questions.jsonl --output answers.jsonl  # {"question", "passages"}
-  python -m flaxnlp.tasks.rc_diagnostics --workdir runs/rc_cmrc --limit 128   # why answers are empty
+  python -m flaxnlp.diagnostics.reading_comprehension --workdir runs/rc_cmrc --limit 128   # why answers are empty
   python launch.py --config experiments/rc_cmrc2018_seq2seq.py:span --workdir runs/rc_hold_span \
       --config.train.holdout_fraction=0.2 --config.train.eval_every=500  # lr / steps per reader
 
@@ -34,6 +34,7 @@ docs/results.md#cmrc-2018):
 import ml_collections
 
 from flaxnlp import configs
+from flaxnlp.tasks import reading_comprehension
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
@@ -44,11 +45,10 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   c = configs.base_config(warm_start="" if variant == "scratch" else "zh-small")
   c.task = "reading_comprehension"
   reader = variant if variant in ("mlm", "span") else "seq2seq"
-  c.task_args = configs.task_args("reading_comprehension", dataset="cmrc2018", reader=reader,
-                                  max_p_len=128,
-                                  max_q_len=32, max_a_len=16, beam_size=2, extractive=True,
-                                  cmrc_window_chars=126,
-                                  answer_passage_rate=0.0 if variant == "scratch" else 0.5)
+  c.task_args = reading_comprehension.ReadingComprehensionTask.task_args(
+      dataset="cmrc2018", reader=reader, max_p_len=128, max_q_len=32, max_a_len=16, beam_size=2,
+      extractive=True, cmrc_window_chars=126,
+      answer_passage_rate=0.0 if variant == "scratch" else 0.5)
   if variant == "scratch":
     c.model = configs.encoder("tiny", hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
   c.optimizer.name = "adamw"

@@ -35,6 +35,7 @@ CMRC 2018: docs/results.md#cmrc-2018.
 import ml_collections
 
 from flaxnlp import configs
+from flaxnlp.tasks import reading_comprehension
 
 NUM_TRAIN_QUESTIONS = 2 * 20_000 + 42_000   # Sogou-train twice + WebQA (approximate)
 
@@ -44,9 +45,9 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   configs.variant_set(arg, ())
   c = configs.base_config()
   c.task = "reading_comprehension"
-  c.task_args = configs.task_args("reading_comprehension", dataset="webqa_sogouqa",
-                                  simplified_vocab=True, max_p_len=256, max_q_len=64,
-                                  max_a_len=32, beam_size=2, extractive=True)
+  c.task_args = reading_comprehension.ReadingComprehensionTask.task_args(
+      dataset="webqa_sogouqa", simplified_vocab=True, max_p_len=256, max_q_len=64, max_a_len=32,
+      beam_size=2, extractive=True)
   c.model = configs.encoder("base")
   c.init_checkpoint_required = True
   c.optimizer.name = "adamw"

@@ -21,6 +21,7 @@ Variants and expected dev triple F1 (2-core CPU, no GPU; docs/results.md#duie):
 import ml_collections
 
 from flaxnlp import configs
+from flaxnlp.tasks import relation_extraction
 
 NUM_TRAIN = 2000  # training records of the DuIE subset
 
@@ -29,24 +30,11 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   """DuIE-subset GPLinker config; `arg` ∈ {None, "scratch", "zh-small", "pretrained"};
   None is `configs.DEFAULT_START`."""
   variant = configs.variant(arg, ("scratch", "zh-small", "pretrained"), configs.DEFAULT_START)
-  c = configs.base_config(warm_start="zh-small" if variant == "zh-small" else "")
-  c.task = "relation_extraction"
-  c.task_args = configs.task_args("relation_extraction", maxlen=128)
-  if variant == "scratch":
-    c.model = configs.encoder("tiny", hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
-  c.optimizer.name = "adamw"
-  c.optimizer.learning_rate = 1e-3 if variant == "scratch" else 3e-4
-  c.optimizer.schedule = "linear"
-  c.optimizer.clip_norm = 1.0  # with 2e-3 and no clipping the post-LN encoder diverged (docs/results.md#duie)
-  c.train.batch_size = 16
-  c.train.num_steps = 3000 if variant == "scratch" else 1500
-  c.train.buckets = (32, 64, 96, 128)
-  c.train.length_group_batches = 16  # batches of similar lengths (less padding)
-  c.train.eval_every = 500
-  c.train.eval_batch_size = 32
-  c.train.checkpoint_every = 500
-  c.train.best_metric = "f1"
-  c.optimizer.warmup_steps = c.train.num_steps // 10
+  c = configs.gplinker_fine_tuning(
+      variant, "relation_extraction",
+      relation_extraction.RelationExtractionTask.task_args(maxlen=128),
+      learning_rate=1e-3 if variant == "scratch" else 3e-4,
+      num_steps=3000 if variant == "scratch" else 1500)
   if variant == "pretrained":
     c.update_from_flattened_dict(configs.published_setup("gplinker_re", NUM_TRAIN))
   c.lock()

@@ -17,7 +17,6 @@ from ml_collections import config_dict
 
 from flaxnlp import paths
 from flaxnlp.errors import UserError
-from flaxnlp.tasks import registry
 
 # Encoder sizes (HF `BertConfig` fields) every experiment picks from by name.
 ENCODER_SIZES = {
@@ -80,12 +79,6 @@ def variant_set(arg: str | None, choices: Sequence[str]) -> set[str]:
   return chosen
 
 
-def task_args(task: str, **overrides) -> ml_collections.ConfigDict:
-  """The complete `config.task_args` of the registered task `task`: its declared defaults
-  (`Task.default_args`) with `overrides` merged over them (an unknown key names the closest)."""
-  return registry.get(task).task_args(**overrides)
-
-
 # The fine-tuning set-ups of the posts (the `:pretrained` variants), as data: Chinese BERT-base
 # from `init_checkpoint` (required), bert4keras Adam at a constant rate, no warm-up, weight decay
 # or clipping, `epochs` passes at `batch_size`; `overrides` are the set-up's other fields.
@@ -118,12 +111,13 @@ def published_setup(name: str, num_train_examples: int) -> dict[str, Any]:
           **setup["overrides"]}
 
 
-def ner_fine_tuning(variant: str, *, num_train: int, epochs: int, eval_every_epochs: int,
-                    batch_size: int, learning_rate: float, buckets: Sequence[int],
-                    eval_batch_size: int = 0, **ner_args) -> ml_collections.ConfigDict:
+def ner_fine_tuning(variant: str, task_args: ml_collections.ConfigDict, *, num_train: int,
+                    epochs: int, eval_every_epochs: int, batch_size: int, learning_rate: float,
+                    buckets: Sequence[int], eval_batch_size: int = 0) -> ml_collections.ConfigDict:
   """The set-up the epoch-based NER experiments share (unlocked, for their own changes).
 
-  `ner_args` are the "ner" task_args (dataset, head, maxlen, loss, ...). `variant` "zh-small"
+  `task_args` are the complete "ner" task_args (`NerTask.task_args(dataset=..., head=...)`; an
+  experiment names its task's class, so this module imports no task). `variant` "zh-small"
   warm-starts the shipped encoder, any other starts from `bert_config()`. AdamW at
   `learning_rate` (wd 0.01, 10% warm-up, linear decay), `epochs` passes over `num_train`
   sentences at `batch_size`, length-grouped `buckets` (16 batches per group), evaluation and a
@@ -133,7 +127,7 @@ def ner_fine_tuning(variant: str, *, num_train: int, epochs: int, eval_every_epo
   """
   c = base_config(warm_start="zh-small" if variant == "zh-small" else "")
   c.task = "ner"
-  c.task_args = task_args("ner", **ner_args)
+  c.task_args = task_args
   c.optimizer.update(name="adamw", learning_rate=learning_rate, weight_decay=0.01,
                      schedule="linear")
   c.train.update(batch_size=batch_size, num_steps=epochs * num_train // batch_size,
@@ -145,6 +139,29 @@ def ner_fine_tuning(variant: str, *, num_train: int, epochs: int, eval_every_epo
   if variant == "pretrained":
     c.update_from_flattened_dict(published_setup("gp_ner", num_train))
     c.train.eval_every = c.train.checkpoint_every = num_train // 16  # every epoch
+  return c
+
+
+def gplinker_fine_tuning(start: str, task: str, task_args: ml_collections.ConfigDict, *,
+                         learning_rate: float, num_steps: int) -> ml_collections.ConfigDict:
+  """The set-up the GPLinker experiments (relation and event extraction) share (unlocked).
+
+  `start` "zh-small" warm-starts the shipped encoder, "scratch" trains a "tiny" one without
+  dropout, any other starts from `bert_config()`. AdamW at `learning_rate` (10% warm-up, linear
+  decay, global-norm clipping at 1.0: with 2e-3 and no clipping the post-LN encoder diverged),
+  `num_steps` steps of batch 16 over length buckets up to 128 (16 batches per length group),
+  evaluation (batch 32) and a checkpoint every 500 steps, the best kept by eval "f1".
+  """
+  c = base_config(warm_start="zh-small" if start == "zh-small" else "")
+  c.task = task
+  c.task_args = task_args
+  if start == "scratch":
+    c.model = encoder("tiny", hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
+  c.optimizer.update(name="adamw", learning_rate=learning_rate, schedule="linear",
+                     clip_norm=1.0, warmup_steps=num_steps // 10)
+  c.train.update(batch_size=16, num_steps=num_steps, buckets=(32, 64, 96, 128),
+                 length_group_batches=16, eval_every=500, eval_batch_size=32,
+                 checkpoint_every=500, best_metric="f1")
   return c
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from flaxnlp import configs, paths, sweep
 from flaxnlp.errors import UserError
-from flaxnlp.tasks import registry
+from flaxnlp.tasks import ner, registry
 
 ROOT = pathlib.Path(__file__).resolve().parents[1] / "experiments"
 VARIANTS = {
@@ -49,7 +49,7 @@ def test_config_loads_locked_with_a_registered_task(name, variant):
   assert c.train.num_steps > 0 and c.train.batch_size > 0
   assert max(c.train.buckets) >= 8
   assert c.optimizer.warmup_steps < c.train.num_steps
-  assert registry.get(c.task) is not None
+  assert set(c.task_args) == set(registry.get(c.task).default_args())  # its complete arguments
   assert f"experiments/{name}.py" in module["__doc__"]
 
 
@@ -95,8 +95,9 @@ def test_encoder_presets_and_warm_starts_refuse_unknown_names():
 
 
 @pytest.mark.parametrize("name", list(VARIANTS))
-def test_experiment_configs_import_only_configs_and_paths(name):
-  """An experiment is data: it reaches tasks through `configs.task_args`, never their modules."""
+def test_experiment_configs_import_only_configs_paths_and_their_task(name):
+  """An experiment is data: `configs`, `paths` and its task's declared arguments
+  (`flaxnlp.tasks.<task>.<Task>.task_args`), nothing else of the package."""
   tree = ast.parse((ROOT / f"{name}.py").read_text(encoding="utf-8"))
   flaxnlp_imports = set()
   for node in ast.walk(tree):
@@ -104,7 +105,10 @@ def test_experiment_configs_import_only_configs_and_paths(name):
       flaxnlp_imports |= {f"{node.module}.{a.name}" for a in node.names}
     elif isinstance(node, ast.Import):
       flaxnlp_imports |= {a.name for a in node.names if a.name.startswith("flaxnlp")}
-  assert flaxnlp_imports <= {"flaxnlp.configs", "flaxnlp.paths", "flaxnlp.sweep"}
+  tasks = {i for i in flaxnlp_imports if i.startswith("flaxnlp.tasks.")}
+  assert flaxnlp_imports - tasks <= {"flaxnlp.configs", "flaxnlp.paths", "flaxnlp.sweep"}
+  assert len(tasks) <= 1 and all(i.count(".") == 2 for i in tasks)  # one task module
+
 
 
 @pytest.mark.parametrize("name,variant", [(n, v) for n, vs in VARIANTS.items() for v in vs
@@ -140,9 +144,9 @@ def test_published_ner_setup_is_bojones():
 def test_ner_fine_tuning_arithmetic():
   """People's Daily's numbers by hand: 4,636 sentences at batch 32 → 144.875 steps per epoch;
   10 epochs = 1,448 steps, warm-up 144, evaluation and checkpoint every 2 epochs = 289 steps."""
-  c = configs.ner_fine_tuning("zh-small", dataset="peoples_daily", head="egp", num_train=4636,
-                              epochs=10, eval_every_epochs=2, batch_size=32, learning_rate=3e-4,
-                              buckets=[32, 64])
+  args = ner.NerTask.task_args(dataset="peoples_daily", head="egp")
+  c = configs.ner_fine_tuning("zh-small", args, num_train=4636, epochs=10, eval_every_epochs=2,
+                              batch_size=32, learning_rate=3e-4, buckets=[32, 64])
   assert (c.task, c.task_args.dataset, c.task_args.head) == ("ner", "peoples_daily", "egp")
   assert c.init_checkpoint == str(paths.zh_small_dir()) and c.model.architecture == "roformer"
   assert (c.train.num_steps, c.optimizer.warmup_steps) == (1448, 144)
@@ -150,12 +154,12 @@ def test_ner_fine_tuning_arithmetic():
   assert (c.train.buckets, c.train.eval_batch_size, c.train.best_metric) == ((32, 64), 32, "f1")
   assert (c.optimizer.name, c.optimizer.learning_rate, c.optimizer.weight_decay,
           c.optimizer.schedule) == ("adamw", 3e-4, 0.01, "linear")
-  scratch = configs.ner_fine_tuning("scratch", dataset="msra", head="gp", num_train=100,
-                                    epochs=1, eval_every_epochs=1, batch_size=10,
+  scratch = configs.ner_fine_tuning("scratch", ner.NerTask.task_args(dataset="msra", head="gp"),
+                                    num_train=100, epochs=1, eval_every_epochs=1, batch_size=10,
                                     eval_batch_size=7, learning_rate=1e-3, buckets=[16])
   assert not scratch.init_checkpoint and scratch.train.eval_batch_size == 7
-  published = configs.ner_fine_tuning("pretrained", dataset="msra", head="gp", num_train=100,
-                                       epochs=1, eval_every_epochs=1, batch_size=10,
+  published = configs.ner_fine_tuning("pretrained", ner.NerTask.task_args(dataset="msra"),
+                                       num_train=100, epochs=1, eval_every_epochs=1, batch_size=10,
                                        learning_rate=1e-3, buckets=[16])
   assert (published.train.num_steps, published.train.eval_every) == (70, 6)  # 10 × ⌈100/16⌉
 
@@ -170,4 +174,4 @@ def test_variant_helpers():
   with pytest.raises(UserError, match=r"\['w'\]; valid: x, y"):
     configs.variant_set("x,w", ("x", "y"))
   with pytest.raises(ValueError, match="did you mean 'maxlen'"):
-    configs.task_args("ner", maxlne=3)
+    ner.NerTask.task_args(maxlne=3)

@@ -7,8 +7,9 @@
     that format (`flaxnlp.data.formats.multilabel`: `text TAB names-or-ids[ TAB id]`, or
     `{"text", "labels": [...]}` per line). The labels, in id order, are `task_args.labels`; else
     the lines of `files.labels` (one name per line, as labels.txt); else the sorted labels of the
-    training file. Either way they are written back into `config.task_args.labels`, so the
-    workdir's config.json keeps the classifier's labels for `--mode eval|predict`.
+    training file. Either way `ClassificationTask.resolve_args` records them in
+    `task_args.labels`, so the workdir's config.json keeps the classifier's labels for
+    `--mode eval|predict`.
 """
 from __future__ import annotations
 
@@ -34,9 +35,6 @@ def check(args: ml_collections.ConfigDict) -> None:
     if not args.data_dir:
       raise ValueError("config.task_args.data_dir is not set (folder with train.tsv, dev.tsv, "
                        "test.tsv and labels.txt)")
-    if args.labels:
-      raise ValueError(f"task_args.labels={args.labels} but {args.dataset} reads its labels "
-                       "from labels.txt; labels can be set for task_args.files only")
 
 
 def _records(args: ml_collections.ConfigDict, split: str):
@@ -45,9 +43,11 @@ def _records(args: ml_collections.ConfigDict, split: str):
 
 
 def label_names(args: ml_collections.ConfigDict) -> tuple[str, ...]:
-  """The labels in id order (module docstring); for a file format written into `args.labels`."""
+  """The labels in id order (module docstring), read from the data unless given (after `check`)."""
+  check(args)
   if args.dataset in PRESETS:
-    return tuple(goemotions.read_label_names(pathlib.Path(args.data_dir) / "labels.txt"))
+    path = pathlib.Path(args.data_dir) / "labels.txt"
+    return own_files.check_preset(args, "labels", goemotions.read_label_names(path), str(path))
   if not args.labels and args.files.labels:
     path = own_files.file_path(args.dataset, args.files, "labels", "one label name per line")
     return own_files.names_from_data(args, "labels", lambda: goemotions.read_label_names(path),

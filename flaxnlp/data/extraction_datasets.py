@@ -8,7 +8,8 @@ for your files "test"):
     (`{"text", "spo_list": [{"subject", "predicate", "object"}, ...]}`, `formats.duie`). The
     predicates (one head pair each) are `task_args.predicates`; else those of `files.schema` (a
     DuIE schema: JSON lines with a "predicate", in file order); else the sorted predicates of the
-    training file; written back into `task_args.predicates` (the workdir's config.json).
+    training file; `RelationExtractionTask.resolve_args` records them in `task_args.predicates`
+    (the workdir's config.json).
 
 Event extraction (`event_extraction` task_args): the DuEE shape is `dataset`:
   * without `files.train`, the preset files in `data_dir` (`PRESETS`): "duee" = `event_schema.json`
@@ -18,9 +19,9 @@ Event extraction (`event_extraction` task_args): the DuEE shape is `dataset`:
     `duee_fin_train.json`, `duee_fin_dev.json`.
   * with `files.train` / `.eval` / `.test`: your JSON lines in that shape (`formats.duee`: "duee"
     with character offsets, "duee_fin" title + text without them) and the event schema
-    `files.schema` (`{"event_type", "role_list": [{"role", "enum_items"?}]}` per line). The schema
-    is written back into `task_args.event_schema` as rows (event_type, role, *enum_items), so
-    eval / predict need only the workdir.
+    `files.schema` (`{"event_type", "role_list": [{"role", "enum_items"?}]}` per line).
+Either way `EventExtractionTask.resolve_args` records the schema in `task_args.event_schema` as
+rows (event_type, role, *enum_items), so eval / predict need only the workdir.
 """
 from __future__ import annotations
 
@@ -47,12 +48,10 @@ def re_reads_files(args: ml_collections.ConfigDict) -> bool:
 
 
 def predicates(args: ml_collections.ConfigDict) -> tuple[str, ...]:
-  """The predicates in head order (module docstring)."""
+  """The predicates in head order (module docstring), read from the data unless given."""
   if not re_reads_files(args):
-    if args.predicates:
-      raise ValueError("task_args.predicates can be set for task_args.files only (the preset "
-                       "reads all_50_schemas)")
-    return tuple(duie.read_duie_schema(os.path.join(args.data_dir, "all_50_schemas")))
+    path = os.path.join(args.data_dir, "all_50_schemas")
+    return own_files.check_preset(args, "predicates", duie.read_duie_schema(path), path)
   if not args.predicates and args.files.schema:
     path = own_files.file_path("duie", args.files, "schema", "a DuIE schema file")
     return own_files.names_from_data(args, "predicates", lambda: duie.read_duie_schema(path),
@@ -101,25 +100,28 @@ def _ee_files(args) -> bool:
   return bool(args.files.train)
 
 
-def event_schema(args: ml_collections.ConfigDict) -> duee.EventSchema:
-  """The event schema (module docstring); for your files written into `args.event_schema`."""
+def event_schema_rows(args: ml_collections.ConfigDict) -> tuple[tuple[str, ...], ...]:
+  """The event schema (module docstring) as rows (event_type, role, *enum_items), read from the
+  schema file unless your files' `args.event_schema` gives it."""
   shape = ee_shape(args)
-  if not _ee_files(args):
-    if args.event_schema:
-      raise ValueError("task_args.event_schema can be set for task_args.files only (the preset "
-                       "reads its schema file)")
-    return duee.read_event_schema(os.path.join(args.data_dir, PRESETS[shape].schema_file))
 
-  def rows():
+  def rows(path):
     schema = duee.read_event_schema(path)
-    return [(t, r, *schema.enum_values.get((t, r), ())) for t, rs in schema.roles.items()
-            for r in rs]
+    return tuple((t, r, *schema.enum_values.get((t, r), ())) for t, rs in schema.roles.items()
+                 for r in rs)
+  if not _ee_files(args):
+    path = os.path.join(args.data_dir, PRESETS[shape].schema_file)
+    return own_files.check_preset(args, "event_schema", rows(path), path)
   path = "" if args.event_schema else own_files.file_path(shape, args.files, "schema",
                                                           "the event schema file")
-  own_files.names_from_data(args, "event_schema", rows, "event roles", sort=False,
-                            source=str(path))
+  return own_files.names_from_data(args, "event_schema", lambda: rows(path), "event roles",
+                                   sort=False, source=str(path))
+
+
+def schema_from_rows(rows) -> duee.EventSchema:
+  """The `EventSchema` of rows (event_type, role, *enum_items) in schema order."""
   roles, enum_values = {}, {}
-  for event_type, role, *values in args.event_schema:
+  for event_type, role, *values in rows:
     roles[event_type] = roles.get(event_type, ()) + (role,)
     if values:
       enum_values[(event_type, role)] = tuple(values)

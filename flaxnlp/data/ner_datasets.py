@@ -20,8 +20,9 @@ Your own data: `dataset` = "conll" | "jsonl" | "cluener" | "cmeee" reads the fil
 token-per-line tagged (`formats.read_conll`; BIO / BIOES / BMES from `task_args.tag_scheme`,
 "auto" = detected), "jsonl" = `{"text", "spans": [[start, end_inclusive, type], ...]}` per line
 (`formats.read_span_jsonl`), "cluener" / "cmeee" = those datasets' JSON shapes. The entity types
-are `task_args.types`, or when it is empty the sorted types of the training file, written back
-into `config.task_args.types` (so the workdir's config.json keeps the heads for eval / predict).
+are `task_args.types`, or when it is empty the sorted types of the training file, which
+`NerTask.resolve_args` records in `task_args.types` (so the workdir's config.json keeps the heads
+for eval / predict).
 """
 from __future__ import annotations
 
@@ -32,10 +33,9 @@ from absl import logging
 import ml_collections
 
 from flaxnlp import paths
-from flaxnlp.data import formats, own_files
+from flaxnlp.data import formats, own_files, spans
 from flaxnlp.data.formats import NerExample
 from flaxnlp.data.formats.char_tagged import MSRA_SPLITS
-from flaxnlp.decoding import bio
 
 # Entity types (= heads, in this order) of each named dataset.
 DATASET_TYPES = {
@@ -142,7 +142,7 @@ def read_task_split(args: ml_collections.ConfigDict, split: str) -> list[NerExam
 def entity_types(args: ml_collections.ConfigDict) -> tuple[str, ...]:
   """The entity types (= heads, in order) NER `task_args` name: a named dataset's
   `DATASET_TYPES`, or for the user's files `args.types`, else the sorted types of the training
-  file, written back into `args.types` (so the workdir's config.json keeps the heads)."""
+  file (read)."""
   if args.dataset not in DATASET_TYPES and args.dataset not in FILE_FORMATS:
     raise ValueError(f"task_args.dataset={args.dataset!r}; a named dataset "
                      f"{' | '.join(sorted(DATASET_TYPES))} or a file format "
@@ -162,7 +162,7 @@ def task_examples(args: ml_collections.ConfigDict, split: str, types: tuple[str,
   """The examples the NER task uses for `split`: `read_task_split`, cut to
   `max_train_examples` for training, every entity of a type in `types`; with `flat` (the crf
   head) overlapping gold is an error, except in training with `crf_train_overlaps="keep_outer"`,
-  which keeps the outermost entities (`bio.outermost`) and logs how many were dropped."""
+  which keeps the outermost entities (`spans.outermost`) and logs how many were dropped."""
   examples = read_task_split(args, split)
   if split == "train" and args.max_train_examples:
     examples = examples[:int(args.max_train_examples)]
@@ -174,13 +174,13 @@ def task_examples(args: ml_collections.ConfigDict, split: str, types: tuple[str,
     return examples
   dropped, out = 0, []
   for k, ex in enumerate(examples):
-    if (pair := bio.first_overlap(ex.spans)) is not None:
+    if (pair := spans.first_overlap(ex.spans)) is not None:
       if split != "train" or args.crf_train_overlaps != "keep_outer":
         raise ValueError(f"{args.dataset} {split} example {k} ({ex.text[:40]!r}): entities "
                          f"{pair[0]} and {pair[1]} overlap; the crf head tags flat entities "
                          "only (use head='gp' or 'egp' for nested NER, or "
                          "task_args.crf_train_overlaps='keep_outer' for training data)")
-      flat_spans = bio.outermost(ex.spans)
+      flat_spans = spans.outermost(ex.spans)
       dropped += len(set(ex.spans)) - len(flat_spans)
       ex = NerExample(ex.text, flat_spans)
     out.append(ex)

@@ -6,8 +6,8 @@ config: a file format in `task_args.dataset` and the files of each split in `tas
 also a preset name (NER "cluener") reads the user's files when `files.train` is set.
 
 Label sets (NER entity types, classification labels, RE predicates, EE roles) that the config does
-not give come from the data and are written back into `config.task_args`, so the workdir's
-config.json keeps the heads for `--mode eval|predict` (`names_from_data`).
+not give come from the data (`names_from_data`); the task's `resolve_args` records them in its
+arguments, so the workdir's config.json keeps the heads for `--mode eval|predict`.
 """
 from __future__ import annotations
 
@@ -59,10 +59,10 @@ def names_from_data(args: ml_collections.ConfigDict, field: str,
                     collect: Callable[[], Iterable[Any]], what: str, *, sort: bool = True,
                     source: str = "") -> tuple:
   """`task_args[field]` when set, else the distinct `collect()` (sorted, or in their first-seen
-  order with `sort=False`, e.g. a schema file's) written into it.
+  order with `sort=False`, e.g. a schema file's). `args` is not changed.
 
   Args:
-    args: the task's `config.task_args` (changed in place, so config.json keeps the names).
+    args: the task's `config.task_args`.
     field: e.g. "types", "labels", "predicates".
     collect: the names found in the data (e.g. every label of the training file).
     what: the names in words for the error, e.g. "entity types".
@@ -72,14 +72,23 @@ def names_from_data(args: ml_collections.ConfigDict, field: str,
   Raises:
     ValueError: nothing given and the data holds no name.
   """
-  if not args[field]:
-    names = tuple(dict.fromkeys(collect()))
-    names = tuple(sorted(names)) if sort else names
-    if not names:
-      raise ValueError(f"{source or args.files.train} holds no {what}, so there is no {what} "
-                       f"to learn (set task_args.{field} or add labelled examples)")
-    args[field] = names
-  return tuple(args[field])
+  if args[field]:
+    return tuple(args[field])
+  names = tuple(dict.fromkeys(collect()))
+  names = tuple(sorted(names)) if sort else names
+  if not names:
+    raise ValueError(f"{source or args.files.train} holds no {what}, so there is no {what} "
+                     f"to learn (set task_args.{field} or add labelled examples)")
+  return names
+
+
+def check_preset(args: ml_collections.ConfigDict, field: str, names: tuple, source: str) -> tuple:
+  """`names`, a preset's label set read from `source`, unless `task_args[field]` is set to other
+  names (ValueError: a preset's labels come from its files; only your files' may be set)."""
+  if args[field] and tuple(args[field]) != tuple(names):
+    raise ValueError(f"task_args.{field}={tuple(args[field])} but {source} gives {tuple(names)}; "
+                     f"{field} can be set for task_args.files only")
+  return tuple(names)
 
 
 def check_known(found: Iterable[Any], known: Iterable[Any], what: str, where: str) -> None:

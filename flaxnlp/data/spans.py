@@ -9,8 +9,11 @@ first character of a token and its last character is the last character of a tok
 (scalar functions) or `(-1, -1)` (batched functions). Training drops misaligned gold spans;
 evaluation keeps them as gold (they count as misses). Offsets must come from ONE text: for a
 pair encoding, pass the offsets of one segment's tokens.
+
+Nested entities: `first_overlap` finds two spans that share a position, `outermost` keeps the
+longer of each overlapping pair (a flat set, e.g. for BIO tagging).
 """
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Dict, Iterable, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -107,3 +110,25 @@ def token_span_to_char_span(offsets: Sequence[Span], i: int, j: int) -> Optional
   if first_end <= start or end <= last_start:
     return None
   return int(start), int(end) - 1
+
+
+def first_overlap(spans: Iterable[tuple]) -> Optional[tuple[tuple, tuple]]:
+  """The first pair of distinct spans (start, end, ...) that share a position, or None.
+
+  Spans are inclusive; identical duplicates do not count.
+  """
+  ordered = sorted(set(spans))
+  for a, b in zip(ordered, ordered[1:]):
+    if b[0] <= a[1]:
+      return a, b
+  return None
+
+
+def outermost(spans: Iterable[tuple]) -> list[tuple]:
+  """The spans (start, end, ...) left when, of every overlapping pair, the longer one is kept
+  (the earlier one on a tie), sorted: a flat set a BIO tagger can learn from nested gold."""
+  kept: list[tuple] = []
+  for span in sorted(set(spans), key=lambda s: (s[0] - s[1], s[0])):
+    if all(span[1] < k[0] or k[1] < span[0] for k in kept):
+      kept.append(span)
+  return sorted(kept)

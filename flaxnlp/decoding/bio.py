@@ -7,17 +7,47 @@ tags only the text tokens (`text_mask`), so [CLS], [SEP] and padding are masked 
   * `spans_to_tags`: token spans (type a, i, j), inclusive → one int32 tag row (training labels).
   * `tags_to_spans`: tag rows → token spans; B-x starts an entity, the I-x right after it extend
     it, anything else ends it; a stray I-x (impossible under `constraints`) is dropped.
-  * `constraints`: `flaxnlp.decoding.viterbi.bio_allowed_transitions` of this layout.
-  * `first_overlap`: the check that refuses nested (overlapping) gold entities.
+  * `bio_allowed_transitions`: the Viterbi constraints of any BIO tag set (I-x only after B-x /
+    I-x, and never first); `constraints`: those of this layout.
 """
-from collections.abc import Iterable, Sequence
-from typing import Optional
+from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from flaxnlp.decoding.viterbi import bio_allowed_transitions
+from flaxnlp.data.spans import first_overlap
+
+
+def bio_allowed_transitions(tags: Sequence[str]
+                            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+  """Constraints of a BIO tag set: (allowed [K, K], start_allowed [K], end_allowed [K]), bool.
+
+  `tags` are "O", "B-<type>" or "I-<type>" in any order. I-x may follow only B-x or I-x, and may
+  not start a path; everything else is allowed, and every tag may end a path.
+
+  >>> allowed, start, end = bio_allowed_transitions(["O", "B-LOC", "I-LOC"])
+  >>> allowed.astype(int).tolist(), start.tolist()
+  ([[1, 1, 0], [1, 1, 1], [1, 1, 1]], [True, True, False])
+
+  Raises:
+    ValueError: a tag is not "O", "B-x" or "I-x".
+  """
+  parsed = []
+  for tag in tags:
+    if tag == "O":
+      parsed.append(("O", None))
+    elif tag[:2] in ("B-", "I-") and len(tag) > 2:
+      parsed.append((tag[0], tag[2:]))
+    else:
+      raise ValueError(f"BIO tag {tag!r} is not 'O', 'B-<type>' or 'I-<type>'")
+  num_tags = len(parsed)
+  allowed = np.ones((num_tags, num_tags), bool)
+  for j, (kind, name) in enumerate(parsed):
+    if kind == "I":
+      allowed[:, j] = [k in ("B", "I") and n == name for k, n in parsed]
+  start = np.array([kind != "I" for kind, _ in parsed])
+  return allowed, start, np.ones(num_tags, bool)
 
 
 def tag_names(types: Sequence[str]) -> list[str]:
@@ -35,28 +65,6 @@ def text_mask(token_ids: jax.Array) -> jax.Array:
   real = token_ids != 0
   positions = jnp.arange(token_ids.shape[1])[None, :]
   return real & (positions > 0) & (positions < real.sum(axis=1, keepdims=True) - 1)
-
-
-def first_overlap(spans: Iterable[tuple]) -> Optional[tuple[tuple, tuple]]:
-  """The first pair of distinct spans (start, end, ...) that share a position, or None.
-
-  Spans are inclusive; identical duplicates do not count.
-  """
-  ordered = sorted(set(spans))
-  for a, b in zip(ordered, ordered[1:]):
-    if b[0] <= a[1]:
-      return a, b
-  return None
-
-
-def outermost(spans: Iterable[tuple]) -> list[tuple]:
-  """The spans (start, end, ...) left when, of every overlapping pair, the longer one is kept
-  (the earlier one on a tie), sorted: a flat set a BIO tagger can learn from nested gold."""
-  kept: list[tuple] = []
-  for span in sorted(set(spans), key=lambda s: (s[0] - s[1], s[0])):
-    if all(span[1] < k[0] or k[1] < span[0] for k in kept):
-      kept.append(span)
-  return sorted(kept)
 
 
 def spans_to_tags(spans: np.ndarray, length: int) -> np.ndarray:

@@ -7,6 +7,7 @@ from flaxnlp.layers.attention import unilm_mask
 from flaxnlp.layers.crf import ConditionalRandomField
 from flaxnlp.layers.crf import crf_log_partition
 from flaxnlp.layers.crf import crf_path_score
+from flaxnlp.layers.crf import viterbi
 from flaxnlp.layers.dropout import Dropout
 from flaxnlp.layers.global_pointer import MASK_VALUE
 from flaxnlp.layers.global_pointer import EfficientGlobalPointer

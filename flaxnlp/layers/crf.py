@@ -6,9 +6,16 @@ A tag path y over the unmasked positions t₁ < … < t_L of a row has score
 
 with emissions E [N, K] from the network and one learned transition matrix T [K, K] (no start/end
 scores, as bert4keras). Masked positions are skipped (a transition links consecutive unmasked
-positions), as in `flaxnlp.decoding.viterbi`. The loss is the negative log-likelihood
-log Z − s(y_gold); log Z comes from the forward algorithm (a `lax.scan` of log-sum-exps), all in
-float32. A fully masked row has s = log Z = 0, so its loss is exactly 0 and its gradient 0.
+positions), so right padding, left padding and holes (e.g. masked [CLS] / [SEP]) all work. The
+loss is the negative log-likelihood log Z − s(y_gold); log Z comes from the forward algorithm (a
+`lax.scan` of log-sum-exps), all in float32. A fully masked row has s = log Z = 0, so its loss is
+exactly 0 and its gradient 0.
+
+`viterbi` finds the best path (max-product forward pass + backtrace; `flaxnlp.decoding.viterbi`
+is this function), optionally under constraints that remove paths: a transition i → j with
+`allowed[i, j]` False, a first tag j with `start_allowed[j]` False, a last tag j with
+`end_allowed[j]` False. They act as a finite penalty `DISALLOWED` = −1e12 added to the path score,
+so the result is the best allowed path whenever one exists (never NaN).
 
 The `lr_multiplier` trick (blog 7196, "your CRF layer's learning rate may not be large enough"):
 the stored parameter is θ = T / m and the layer uses T = m·θ, so ∂L/∂θ = m·∂L/∂T. With Adam-like
@@ -85,6 +92,69 @@ def crf_path_score(emissions: jax.Array, trans: jax.Array, tags: jax.Array,
   return emission_score + trans_score
 
 
+DISALLOWED = -1e12
+
+
+def _penalty(allowed: Optional[jax.Array], shape) -> jax.Array:
+  """0 where allowed, `DISALLOWED` elsewhere (all zeros when `allowed` is None), float32."""
+  if allowed is None:
+    return jnp.zeros(shape, jnp.float32)
+  return jnp.where(jnp.asarray(allowed, bool), 0.0, DISALLOWED).astype(jnp.float32)
+
+
+def viterbi(emissions: jax.Array, trans: jax.Array, mask: jax.Array,
+            allowed: Optional[jax.Array] = None, start_allowed: Optional[jax.Array] = None,
+            end_allowed: Optional[jax.Array] = None) -> jax.Array:
+  """Highest-scoring tag path of every row (max-product forward pass + backtrace, jittable).
+
+  Args:
+    emissions: float [B, N, K] per-position tag scores (computed in float32).
+    trans: float [K, K], trans[i, j] = score of tag i followed by tag j.
+    mask: bool [B, N], True at the positions to tag (any pattern; see the module docstring).
+    allowed: optional bool [K, K], False = transition i → j forbidden.
+    start_allowed: optional bool [K], False = a path may not start with that tag.
+    end_allowed: optional bool [K], False = a path may not end with that tag.
+
+  Returns:
+    int32 [B, N]: the best path at unmasked positions, 0 at masked ones (a fully masked row is
+    all 0). Ties go to the lowest tag index.
+  """
+  emissions = jnp.asarray(emissions, jnp.float32)
+  mask = jnp.asarray(mask, bool)
+  num_tags = emissions.shape[-1]
+  trans = jnp.asarray(trans, jnp.float32) + _penalty(allowed, (num_tags, num_tags))
+  start = _penalty(start_allowed, (num_tags,))
+  end = _penalty(end_allowed, (num_tags,))
+  identity = jnp.arange(num_tags, dtype=jnp.int32)
+
+  def forward(carry, inputs):
+    # score[b, k]: best score of a path over the unmasked positions so far that ends in tag k.
+    score, started = carry
+    emit, valid = inputs
+    candidates = score[:, :, None] + trans[None]                 # [B, K_prev, K]
+    extended = candidates.max(axis=1) + emit
+    new = jnp.where(started[:, None], extended, start + emit)
+    new = jnp.where(valid[:, None], new, score)
+    # Backpointer to the best tag at the previous unmasked position; identity where nothing
+    # links (masked position or first unmasked one), so the backtrace passes through unchanged.
+    links = (valid & started)[:, None]
+    back = jnp.where(links, candidates.argmax(axis=1).astype(jnp.int32), identity[None])
+    return (new, started | valid), back
+
+  batch = emissions.shape[0]
+  init = (jnp.zeros((batch, num_tags), jnp.float32), jnp.zeros((batch,), bool))
+  (score, _), backpointers = jax.lax.scan(
+      forward, init, (jnp.swapaxes(emissions, 0, 1), jnp.swapaxes(mask, 0, 1)))
+  last = jnp.argmax(score + end, axis=-1).astype(jnp.int32)       # [B]
+
+  def backward(current, back):
+    previous = jnp.take_along_axis(back, current[:, None], axis=1)[:, 0]
+    return previous, current
+
+  _, path = jax.lax.scan(backward, last, backpointers, reverse=True)   # [N, B]
+  return jnp.where(mask, jnp.swapaxes(path, 0, 1), 0).astype(jnp.int32)
+
+
 class ConditionalRandomField(nn.Module):
   """CRF over K tags with one parameter `trans` [K, K] = T / `lr_multiplier` (module docstring).
 
@@ -128,7 +198,5 @@ class ConditionalRandomField(nn.Module):
   def decode(self, emissions: jax.Array, mask: jax.Array, allowed: Optional[jax.Array] = None,
              start_allowed: Optional[jax.Array] = None,
              end_allowed: Optional[jax.Array] = None) -> jax.Array:
-    """Best paths int32 [B, N] (0 at masked positions) by `flaxnlp.decoding.viterbi.viterbi`."""
-    # Imported here: flaxnlp.decoding imports the models, which import flaxnlp.layers.
-    from flaxnlp.decoding.viterbi import viterbi  # pylint: disable=import-outside-toplevel
+    """Best paths int32 [B, N] (0 at masked positions) by `viterbi`."""
     return viterbi(emissions, self.transitions(), mask, allowed, start_allowed, end_allowed)

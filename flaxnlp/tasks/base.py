@@ -7,9 +7,12 @@ below; the ones with a body are defaults a task may override.
 
 Conventions:
   * arguments: a task declares every field of `config.task_args` with its default once
-    (`default_args`); the constructor merges the config over them (`self.args`), rejects an
-    unknown key naming the closest field, and stores the complete arguments back into
-    `config.task_args`, so the workdir's config.json records them all;
+    (`default_args`); the constructor merges the config over them (`self.args`) and rejects an
+    unknown key naming the closest field. It reads no data and changes nothing in the config;
+  * dataset resolution: what the data decides (label sets, an event schema: `data_fields`) is
+    filled into the arguments by `resolve_args`, the one step that reads the dataset's files for it
+    (`flaxnlp.tasks.registry.resolve` on a whole config; the trainer records its result in the
+    workdir's config.json, so eval / predict rebuild the same heads without the data);
   * examples are plain Python objects produced by `flaxnlp.data.formats` readers;
   * `featurize` returns unpadded numpy arrays for one example; `collate` pads a list of them to a
     fixed `length` (one of the trainer's sequence-length buckets) and adds per-batch labels (sparse
@@ -63,6 +66,18 @@ def merge_args(defaults: ml_collections.ConfigDict, given: Mapping[str, Any],
   return defaults
 
 
+def resolved(args: ml_collections.ConfigDict, field: str) -> tuple:
+  """`args[field]` as a tuple: a label set `Task.resolve_args` fills in from the data.
+
+  Raises:
+    ValueError: the field is empty, i.e. the task's arguments were never resolved.
+  """
+  if not args[field]:
+    raise ValueError(f"task_args.{field} is empty: resolve the dataset first "
+                     "(flaxnlp.tasks.registry.resolve(config) reads it from the data)")
+  return tuple(args[field])
+
+
 def pad(rows: Sequence[np.ndarray], length: int, dtype=np.int32) -> np.ndarray:
   """Stacks 1-D arrays into [len(rows), length], each left-aligned and 0-padded."""
   out = np.zeros((len(rows), length), dtype)
@@ -80,8 +95,8 @@ class Task(abc.ABC):
   """Base class of every task. Subclasses are registered with `flaxnlp.tasks.registry.register`.
 
   Attributes:
-    config: the experiment config (its `task_args` completed from `default_args`).
-    args: `config.task_args`, every field present.
+    config: the experiment config, as given.
+    args: `config.task_args` merged over `default_args()`, every field present.
   """
 
   # Params subtree a warm start replaces (`warm_start`); () = the whole model is the encoder.
@@ -92,12 +107,14 @@ class Task(abc.ABC):
   # Training examples that `config.train.holdout_fraction` keeps on one side (e.g. questions on
   # one article): example -> group key; None = every example its own group.
   holdout_group: ClassVar[Callable[[Any], Hashable] | None] = None
+  # The `task_args` fields the dataset decides (e.g. "types"), each with the function of the
+  # complete arguments that reads it from the data (or checks a given value); see `resolve_args`.
+  data_fields: ClassVar[Mapping[str, Callable[[ml_collections.ConfigDict], Any]]] = {}
 
   def __init__(self, config: ml_collections.ConfigDict):
     self.args = merge_args(self.default_args(), config.task_args, "config.task_args")
     if config.is_locked:
       self.args.lock()
-    config.task_args = self.args
     self.config = config
 
   @classmethod
@@ -109,6 +126,17 @@ class Task(abc.ABC):
   def task_args(cls, **overrides) -> ml_collections.ConfigDict:
     """`default_args()` with `overrides` merged over them (an unknown key is a ValueError)."""
     return merge_args(cls.default_args(), overrides)
+
+  @classmethod
+  def resolve_args(cls, args: Mapping[str, Any]) -> ml_collections.ConfigDict:
+    """The complete arguments (`args` merged over `default_args()`) with every `data_fields`
+    field filled in by its function (e.g. the entity types of the user's training file), read
+    from the dataset's files; `args` is left unchanged. Applied again to its own result it reads
+    only to check, and returns the same."""
+    resolved = merge_args(cls.default_args(), args, "config.task_args")
+    for field, read in cls.data_fields.items():
+      resolved[field] = read(resolved)
+    return resolved
 
   # ---- Model ------------------------------------------------------------------------------------
   @abc.abstractmethod

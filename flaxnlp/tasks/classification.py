@@ -24,6 +24,7 @@ import numpy as np
 from flaxnlp import losses
 from flaxnlp.data import classification_datasets
 from flaxnlp.data.formats import goemotions
+from flaxnlp.data.tokenizer import Tokenizer
 from flaxnlp.layers import dropout as dropout_lib
 from flaxnlp.metrics import classification as cls_metrics
 from flaxnlp.models import bert
@@ -55,6 +56,8 @@ class BertMultiLabel(nn.Module):
 class ClassificationTask(base.Task):
   """Multi-label classification of single texts; examples are `MultiLabelExample`s."""
 
+  data_fields = {"labels": classification_datasets.label_names}
+
   @classmethod
   def default_args(cls) -> ml_collections.ConfigDict:
     """Every field of `config.task_args` of the "classification" task, with its default.
@@ -64,8 +67,8 @@ class ClassificationTask(base.Task):
       data_dir: the preset's train.tsv / dev.tsv / test.tsv + labels.txt (GoEmotions format).
       files: `train` / `eval` / `test` paths of a file format ("" = none; test optional) and
         `labels`, an optional file of label names, one per line.
-      labels: the label names of a file format in id order; () = those of `files.labels`, else
-        the sorted labels of the training file, filled in when the task is constructed.
+      labels: the label names in id order; () = those of labels.txt (the preset) or
+        `files.labels`, else the sorted labels of the training file, filled in by `resolve_args`.
       vocab: BERT vocab.txt; lowercase; maxlen: tokens incl. [CLS]/[SEP]; label_smoothing ε;
       classifier_dropout.
     """
@@ -79,14 +82,13 @@ class ClassificationTask(base.Task):
   def __init__(self, config: ml_collections.ConfigDict):
     super().__init__(config)
     classification_datasets.check(self.args)
-    self.label_names = classification_datasets.label_names(self.args)
+    self.label_names = base.resolved(self.args, "labels")
     self.num_labels = len(self.label_names)
     self._examples: dict[str, list[goemotions.MultiLabelExample]] = {}
 
   @functools.cached_property
   def tokenizer(self):
     """The WordPiece tokenizer of `task_args.vocab` (built on first use)."""
-    from flaxnlp.data.tokenizer import Tokenizer  # pylint: disable=import-outside-toplevel
     if not self.args.vocab:
       raise ValueError("config.task_args.vocab is not set (path of a BERT vocab.txt)")
     return Tokenizer.from_vocab(self.args.vocab, lowercase=self.args.lowercase)

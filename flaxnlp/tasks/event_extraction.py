@@ -42,15 +42,16 @@ FORMATS = extraction_datasets.PRESETS
 class EventExtractionTask(gplinker.GPLinkerTask):
   """DuEE / DuEE-fin event extraction with GPLinker; examples are `duee.EventExample`s."""
 
+  data_fields = {"event_schema": extraction_datasets.event_schema_rows}  # the schema file's
   label_keys = ("argument_labels", "head_labels", "tail_labels")
 
   @classmethod
   def default_args(cls) -> ml_collections.ConfigDict:
     """dataset ("duee" | "duee_fin", a `FORMATS` preset), data_dir (its files), files (your
     train / eval / test JSON lines and event schema; "" = none), event_schema (rows (event_type,
-    role, *enum_items); () = from files.schema, filled in), vocab ("" = bert-base-chinese),
-    maxlen, head_size, num_train and split_seed ("duee" preset: how many dev documents are
-    trained on, and the seed that draws them), max_train_examples. See
+    role, *enum_items); () = from the schema file, filled in by `resolve_args`), vocab ("" =
+    bert-base-chinese), maxlen, head_size, num_train and split_seed ("duee" preset: how many dev
+    documents are trained on, and the seed that draws them), max_train_examples. See
     `flaxnlp.data.extraction_datasets`."""
     return ml_collections.ConfigDict(dict(
         dataset="duee", data_dir=os.path.join(paths.shared_data_dir(), "duee1.0"),
@@ -60,7 +61,7 @@ class EventExtractionTask(gplinker.GPLinkerTask):
   def __init__(self, config: ml_collections.ConfigDict):
     super().__init__(config)
     self.format = FORMATS[extraction_datasets.ee_shape(self.args)]
-    self.schema = extraction_datasets.event_schema(self.args)
+    self.schema = extraction_datasets.schema_from_rows(base.resolved(self.args, "event_schema"))
     self.labels = gplinker_labels.event_label_index(self.schema.roles, self.schema.enum_values)
     if len(set(self.labels)) != len(self.labels):
       raise ValueError("event schema: an enum value repeats a role (or value) of its event type: "

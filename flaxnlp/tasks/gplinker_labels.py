@@ -15,6 +15,10 @@ from typing import Dict, List, Sequence, Set, Tuple
 import numpy as np
 
 from flaxnlp import losses
+from flaxnlp.data.spans import char_span_to_token_span, token_span_to_char_span
+from flaxnlp.decoding.cliques import decode_events
+from flaxnlp.decoding.relations import decode_relations
+from flaxnlp.metrics.extraction import event_f1, relation_f1
 
 Span = Tuple[int, int]
 
@@ -116,7 +120,6 @@ def encode_event_example(example, tokenizer, labels: Sequence[Tuple[str, str]],
     `dropped` a dict `{"truncated": k, "misaligned": k, "unknown_label": k}` (unknown_label:
     a (type, role) not in `labels`, or a non-enum string not found in the text).
   """
-  from flaxnlp.data.spans import char_span_to_token_span  # pylint: disable=import-outside-toplevel
   encoding = tokenizer.encode(example.text, maxlen=maxlen)
   label_id = {label: i for i, label in enumerate(labels)}
   last_char = max(end for _, end in encoding.offsets)
@@ -161,9 +164,6 @@ def event_upper_bound(examples, tokenizer, labels: Sequence[Tuple[str, str]], ma
     (all nodes kept, but a decoded event strictly contains it: same-type events sharing nodes
     merged by the clique search), `lost_split_other`; and `spurious_events`.
   """
-  from flaxnlp.decoding.cliques import decode_events  # pylint: disable=import-outside-toplevel
-  from flaxnlp.data.spans import token_span_to_char_span  # pylint: disable=import-outside-toplevel
-  from flaxnlp.metrics.extraction import event_f1  # pylint: disable=import-outside-toplevel
   breakdown = {"truncated": 0, "misaligned": 0, "unknown_label": 0, "lost_dropped_node": 0,
                "lost_duplicate_node": 0, "lost_merged": 0, "lost_split_other": 0,
                "spurious_events": 0}
@@ -212,9 +212,6 @@ def relation_upper_bound(examples, tokenizer, predicates: Sequence[str], maxlen:
     unknown predicate), `truncated`, `misaligned`, and `spurious` decoded triples (the
     subject × object × predicate product combining links of different gold triples).
   """
-  from flaxnlp.data.spans import char_span_to_token_span, token_span_to_char_span  # pylint: disable=import-outside-toplevel
-  from flaxnlp.decoding.relations import decode_relations  # pylint: disable=import-outside-toplevel
-  from flaxnlp.metrics.extraction import relation_f1  # pylint: disable=import-outside-toplevel
   p_id = {p: i for i, p in enumerate(predicates)}
   breakdown = {"not_found": 0, "truncated": 0, "misaligned": 0, "spurious": 0}
   preds, golds = [], []

@@ -66,6 +66,8 @@ LOSSES = ("dense", "sparse", "blockwise")
 class NerTask(base.Task):
   """Span NER with a GP / EGP head; examples are `NerExample`s (see the module docstring)."""
 
+  data_fields = {"types": ner_datasets.entity_types}  # a named dataset or your training file
+
   @classmethod
   def default_args(cls) -> ml_collections.ConfigDict:
     """Every field of `config.task_args` of the "ner" task, with its default.
@@ -77,8 +79,7 @@ class NerTask(base.Task):
       files: `train` / `eval` / `test` file paths of a file format ("" = none; test optional).
       tag_scheme: "conll" tags: "auto" (detected) | "BIO" | "BIOES" | "BMES".
       types: entity types (= heads) of a file format; () = the sorted types of the training file,
-        filled in when the task is constructed. Named datasets use
-      `flaxnlp.data.ner_datasets.DATASET_TYPES`.
+        filled in by `resolve_args`. Named datasets use `flaxnlp.data.ner_datasets.DATASET_TYPES`.
       vocab: BERT `vocab.txt` ("" = `paths.chinese_bert_vocab()`, bert-base-chinese's 21,128 tokens).
       maxlen: tokens per training example incl. [CLS]/[SEP] (longer texts are truncated).
       eval_maxlen: the same for evaluation / prediction (0 = `maxlen`); must fit the largest bucket.
@@ -87,9 +88,9 @@ class NerTask(base.Task):
       crf_lr_multiplier: the CRF transitions' learning-rate multiplier (`ConditionalRandomField`;
         bert4keras's NER example: 1000 with Adam at 2e-5).
       crf_train_overlaps: what the crf head does with overlapping gold entities in the training
-        split: "error" | "keep_outer" (train on `bio.outermost`, the longer of each overlapping
-        pair, and log how many were dropped). Evaluation gold is never changed: overlaps there
-        are an error.
+        split: "error" | "keep_outer" (train on `flaxnlp.data.spans.outermost`, the longer of
+        each overlapping pair, and log how many were dropped). Evaluation gold is never changed:
+        overlaps there are an error.
       head_size: d, the q/k size (64 in every published script).
       use_rope: RoPE in the head (off only for the ablation).
       loss: "dense" | "sparse" | "blockwise" (same value, different label format / memory).
@@ -114,6 +115,8 @@ class NerTask(base.Task):
       raise ValueError(f"task_args.crf_train_overlaps={a.crf_train_overlaps!r}; one of "
                        "'error' | 'keep_outer'")
     self._examples: dict[str, list[NerExample]] = {}
+    if ner_datasets.reads_files(a):
+      base.resolved(a, "types")  # your files' types are read by `resolve_args`, not here
     self.types = ner_datasets.entity_types(a)
     self.type_index = {t: k for k, t in enumerate(self.types)}
     self.maxlen = int(a.maxlen)

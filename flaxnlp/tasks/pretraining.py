@@ -42,9 +42,10 @@ import optax
 from flaxnlp import paths
 from flaxnlp.data import corpus
 from flaxnlp.data.masking import mask_tokens
+from flaxnlp.data.tokenizer import Tokenizer
 from flaxnlp.errors import UserError
 from flaxnlp.models import bert, encoders
-from flaxnlp.tasks import base, registry
+from flaxnlp.tasks import base, corpus_sources, registry
 
 OBJECTIVES = ("mlm", "unilm")
 
@@ -95,7 +96,6 @@ class PretrainingTask(base.Task):
 
   @functools.cached_property
   def tokenizer(self):
-    from flaxnlp.data.tokenizer import Tokenizer  # pylint: disable=import-outside-toplevel
     return Tokenizer.from_vocab(self.args.vocab or paths.chinese_bert_vocab())
 
   @functools.cached_property
@@ -135,7 +135,6 @@ class PretrainingTask(base.Task):
       if self.args.corpus_dir:
         raise FileNotFoundError(f"task_args.corpus_dir={self.corpus_dir} holds no built corpus "
                                 "(stats.json missing); build it with flaxnlp.data.corpus")
-      from flaxnlp.tasks import corpus_sources  # pylint: disable=import-outside-toplevel
       missing = corpus_sources.missing_eval_files()
       if missing:  # their texts could not be filtered out, and experiments evaluate on them
         raise UserError(

@@ -29,7 +29,7 @@ class Reader:
       and token-embedding matrix).
     special_tokens: the tokens a simplified vocabulary keeps first.
 
-  The step-0 diagnostic (`flaxnlp.tasks.rc_diagnostics`) asks a reader what its decoding sees
+  The step-0 diagnostic (`flaxnlp.diagnostics.reading_comprehension`) asks a reader what its decoding sees
   first: `first_answer_targets` (rows and the index of their answer's start, or of "no answer")
   and `first_answer_probs` (the distribution over those indices).
   """

@@ -39,6 +39,7 @@ import numpy as np
 
 from flaxnlp import paths
 from flaxnlp.data import qa_datasets
+from flaxnlp.data import tokenizer as tok_lib
 from flaxnlp.data.formats import qa
 from flaxnlp.decoding import rc_vote
 from flaxnlp.metrics import qa as qa_metrics
@@ -132,7 +133,6 @@ class ReadingComprehensionTask(base.Task):
   @functools.cached_property
   def _vocab(self) -> tuple[dict, list[int] | None]:
     """(token -> id, keep_tokens or None) of the configured vocabulary."""
-    from flaxnlp.data import tokenizer as tok_lib  # pylint: disable=import-outside-toplevel
     vocab = tok_lib.load_vocab(self.args.vocab or paths.chinese_bert_vocab())
     if self.args.simplified_vocab:
       return tok_lib.simplified_vocab(vocab, startswith=self.reader.special_tokens)
@@ -141,8 +141,7 @@ class ReadingComprehensionTask(base.Task):
   @functools.cached_property
   def tokenizer(self):
     """Lower-casing WordPiece tokenizer over the (possibly simplified) vocabulary."""
-    from flaxnlp.data.tokenizer import Tokenizer  # pylint: disable=import-outside-toplevel
-    return Tokenizer(self._vocab[0], lowercase=True)
+    return tok_lib.Tokenizer(self._vocab[0], lowercase=True)
 
   @property
   def keep_tokens(self) -> list[int] | None:

@@ -1,7 +1,10 @@
 """Name → Task class registry; the trainer's only way to reach task code."""
 from __future__ import annotations
 
+import copy
 import importlib
+
+import ml_collections
 
 _TASKS: dict[str, type] = {}
 # Modules that register tasks when imported; imported lazily by `get`.
@@ -32,3 +35,14 @@ def get(name: str) -> type:
   if name not in _TASKS:
     raise KeyError(f"unknown task {name!r}; registered tasks: {sorted(_TASKS)}")
   return _TASKS[name]
+
+
+def resolve(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+  """A copy of `config` whose `task_args` are its task's `resolve_args`: complete, with the label
+  sets / schema the dataset's files decide (read here). Locked when `config` is."""
+  resolved = copy.deepcopy(config)
+  with resolved.unlocked():
+    resolved.task_args = get(config.task).resolve_args(config.task_args)
+  if config.is_locked:
+    resolved.task_args.lock()
+  return resolved

@@ -30,14 +30,16 @@ from flaxnlp.tasks import base, gplinker, gplinker_labels, registry
 class RelationExtractionTask(gplinker.GPLinkerTask):
   """DuIE relation extraction with GPLinker; examples are `duie.RelationExample`s."""
 
+  data_fields = {"predicates": extraction_datasets.predicates}  # schema or training file
   label_keys = ("entity_labels", "head_labels", "tail_labels")
 
   @classmethod
   def default_args(cls) -> ml_collections.ConfigDict:
     """dataset ("duie"), data_dir (the preset: train_data.json, dev_data.json, all_50_schemas),
     files (your train / eval / test DuIE JSON lines and schema; "" = none), predicates (() = from
-    files.schema, else the training file; filled in), vocab ("" = bert-base-chinese), maxlen,
-    head_size, max_train_examples (0 = all). See `flaxnlp.data.extraction_datasets`."""
+    the schema file, else your training file; filled in by `resolve_args`), vocab ("" =
+    bert-base-chinese), maxlen, head_size, max_train_examples (0 = all). See
+    `flaxnlp.data.extraction_datasets`."""
     return ml_collections.ConfigDict(dict(
         dataset="duie", data_dir=os.path.join(paths.shared_data_dir(), "duie", "duie_v1_subset"),
         files=dict(train="", eval="", test="", schema=""), predicates=(), vocab="",
@@ -45,7 +47,7 @@ class RelationExtractionTask(gplinker.GPLinkerTask):
 
   def __init__(self, config: ml_collections.ConfigDict):
     super().__init__(config)
-    self.predicates = extraction_datasets.predicates(self.args)
+    self.predicates = base.resolved(self.args, "predicates")
     self.p_id = {p: i for i, p in enumerate(self.predicates)}
 
   def head_specs(self):

@@ -1,7 +1,8 @@
 """The trainer: `run(config, workdir, mode="train" | "eval" | "predict") -> RunResult`.
 
 The trainer knows tasks only through the contract of `flaxnlp/tasks/base.py` (the whole of it;
-`flaxnlp/tasks/toy.py` is a complete minimal task), reached by `registry.get(config.task)(config)`.
+`flaxnlp/tasks/toy.py` is a complete minimal task), reached by
+`registry.get(config.task)(registry.resolve(config))`.
 It calls, in this order:
 
   construction  `task.dummy_batch(1, min(buckets))` → `task.init_params(rng, batch)` (boxed with

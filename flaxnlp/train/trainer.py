@@ -1,7 +1,8 @@
 """The trainer: one sharded, jitted train step over any registered task; eval, predict, resume.
 
 Phases of `run(config, workdir, mode)`:
-  * Task: `registry.get(config.task)(config)`, reached only through `flaxnlp.tasks.base.Task`;
+  * Task: `registry.get(config.task)(registry.resolve(config))`, reached only through
+    `flaxnlp.tasks.base.Task`;
     boxed params from `task.init_params` on `task.dummy_batch`.
   * Mesh & shardings: ("data", "fsdp", "tensor") Auto mesh; the whole train state (params, the
     optimizer state `tx.init` builds from the boxed params, EMA) is sharded by the logical axis
@@ -67,14 +68,15 @@ class Trainer:
 
   def __init__(self, config: ml_collections.ConfigDict, workdir: str | pathlib.Path,
                devices: Sequence[jax.Device] | None = None):
-    """Builds everything but touches no data; `devices` defaults to all devices."""
-    self.config = config
+    """Builds everything; of the data it reads only what resolving the dataset reads (label sets,
+    schema: `registry.resolve`, whose result `self.config` is). `devices` defaults to all."""
     self.workdir = pathlib.Path(workdir)
     try:
       task_class = registry.get(config.task)
     except KeyError as e:
       raise UserError(f"config.task: {e.args[0]}") from e
     with validation.user_errors(f"config.task={config.task!r}"):
+      self.config = config = registry.resolve(config)
       self.task = task_class(config)
     tc = config.train
     self.buckets = tuple(sorted(int(b) for b in tc.buckets))

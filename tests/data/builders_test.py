@@ -41,7 +41,7 @@ def tiny_config(**train):
 def make_task(name, task_args, seed=0):
   c = configs.base_config()
   c.task, c.task_args, c.seed = name, task_args, seed
-  return registry.get(name)(c)
+  return registry.get(name)(registry.resolve(c))
 
 
 def shared(*parts) -> pathlib.Path:

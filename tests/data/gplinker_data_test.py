@@ -86,7 +86,7 @@ def test_duee_preset_split_is_a_seeded_document_draw(tmp_path):
 
   def split(seed, num_train=8):
     args = ee_task_args(data_dir=str(tmp_path), num_train=num_train, split_seed=seed)
-    schema = extraction_datasets.event_schema(args)
+    schema = extraction_datasets.schema_from_rows(extraction_datasets.event_schema_rows(args))
     return [[ex.text for ex in extraction_datasets.read_ee_split(args, s, schema)]
             for s in ("train", "dev")]
 

@@ -1,4 +1,4 @@
-"""Linear-chain CRF (flaxnlp.layers.crf) and Viterbi (flaxnlp.decoding.viterbi) vs brute force.
+"""Linear-chain CRF and its Viterbi decoder (flaxnlp.layers.crf) vs brute force.
 
 The reference enumerates, in numpy float64, all K^L tag paths over the L unmasked positions of a
 row (K ≤ 4, N ≤ 5): log Z is the log-sum-exp of their scores, the NLL log Z − s(gold), the best
@@ -14,7 +14,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from flaxnlp.decoding import viterbi as viterbi_lib
+from flaxnlp import decoding
+from flaxnlp.decoding import bio
 from flaxnlp.layers import crf
 
 MASKS = [[1, 1, 1, 1, 1], [1, 1, 1, 0, 0], [1, 0, 0, 0, 0], [0, 0, 0, 0, 0],
@@ -93,7 +94,7 @@ def test_log_partition_and_nll_match_brute_force(num_tags, seed):
 @pytest.mark.parametrize("num_tags,seed", [(2, 3), (3, 4), (4, 5)])
 def test_viterbi_matches_brute_force(num_tags, seed):
   emissions, trans, mask, _ = random_case(seed, num_tags)
-  paths = np.asarray(jax.jit(viterbi_lib.viterbi)(emissions, trans, mask))
+  paths = np.asarray(jax.jit(crf.viterbi)(emissions, trans, mask))
   assert paths.dtype == np.int32 and paths.shape == mask.shape
   for b in range(len(mask)):
     np.testing.assert_array_equal(paths[b], brute_force(emissions[b], trans, mask[b])[1])
@@ -114,8 +115,8 @@ def test_constrained_viterbi_matches_brute_force(num_tags, seed):
   end = rng.random(num_tags) < 0.6
   start[0] = end[0] = True              # ... and the all-0 one satisfies start and end
   assert not (allowed.all() and start.all() and end.all())
-  constrained = np.asarray(viterbi_lib.viterbi(emissions, trans, mask, allowed, start, end))
-  free = np.asarray(viterbi_lib.viterbi(emissions, trans, mask))
+  constrained = np.asarray(crf.viterbi(emissions, trans, mask, allowed, start, end))
+  free = np.asarray(crf.viterbi(emissions, trans, mask))
   for b in range(len(mask)):
     np.testing.assert_array_equal(
         constrained[b], brute_force(emissions[b], trans, mask[b], allowed, start, end)[1])
@@ -137,7 +138,7 @@ def test_hand_worked_two_steps():
   assert layer.apply(params, emissions, mask, method="decode").tolist() == [[1, 1]]
   # Constraint 1 → 1 forbidden: the best allowed path is (0,1) = 2.
   allowed = np.array([[True, True], [True, False]])
-  assert viterbi_lib.viterbi(emissions, trans, mask, allowed).tolist() == [[0, 1]]
+  assert crf.viterbi(emissions, trans, mask, allowed).tolist() == [[0, 1]]
   # One masked step (right padding): Z = e^1 + e^0, best tag 0.
   short = np.array([[True, False]])
   np.testing.assert_allclose(np.asarray(crf.crf_log_partition(emissions, trans, short)),
@@ -219,19 +220,19 @@ def test_lr_multiplier_semantics():
 
 def test_bio_allowed_transitions():
   tags = ["B-PER", "O", "I-LOC", "I-PER", "B-LOC"]
-  allowed, start, end = viterbi_lib.bio_allowed_transitions(tags)
+  allowed, start, end = bio.bio_allowed_transitions(tags)
   for (i, a), (j, b) in itertools.product(enumerate(tags), repeat=2):
     # Reference rule: b = I-x requires a ∈ {B-x, I-x}.
     ok = not b.startswith("I-") or (a != "O" and a[2:] == b[2:])
     assert allowed[i, j] == ok, (a, b)
   assert start.tolist() == [True, True, False, False, True] and end.all()
   with pytest.raises(ValueError, match="E-PER"):
-    viterbi_lib.bio_allowed_transitions(["O", "E-PER"])
+    bio.bio_allowed_transitions(["O", "E-PER"])
 
 
 def test_bio_constraints_repair_an_invalid_unconstrained_path():
   tags = ["O", "B-LOC", "I-LOC", "B-PER", "I-PER"]
-  allowed, start, end = viterbi_lib.bio_allowed_transitions(tags)
+  allowed, start, end = bio.bio_allowed_transitions(tags)
   # Emissions favour I-LOC at the first position and I-PER right after B-LOC.
   emissions = np.full((1, 3, 5), -1.0, np.float32)
   emissions[0, 0, 2] = 3.0
@@ -241,6 +242,11 @@ def test_bio_constraints_repair_an_invalid_unconstrained_path():
   emissions[0, 2, 0] = 1.0
   trans = np.zeros((5, 5), np.float32)
   mask = np.ones((1, 3), bool)
-  assert viterbi_lib.viterbi(emissions, trans, mask).tolist() == [[2, 4, 0]]
-  path = viterbi_lib.viterbi(emissions, trans, mask, allowed, start, end).tolist()
+  assert crf.viterbi(emissions, trans, mask).tolist() == [[2, 4, 0]]
+  path = crf.viterbi(emissions, trans, mask, allowed, start, end).tolist()
   assert path == [[1, 2, 0]]  # B-LOC I-LOC O: the best valid BIO path (2 + 2.5 + 1)
+
+
+def test_the_decoding_package_exports_the_viterbi_function():
+  from flaxnlp.decoding import viterbi  # pylint: disable=import-outside-toplevel
+  assert viterbi is crf.viterbi is decoding.viterbi and callable(viterbi)

@@ -1,5 +1,5 @@
 """Classification on your own files (issue 14): the "tsv" and "jsonl" readers, the label list
-(given, from a labels file, or from the training file, written back into the config), malformed
+(given, from a labels file, or from the training file, recorded by resolving the config), malformed
 lines, and a run that trains and predicts on files written here."""
 import json
 
@@ -75,6 +75,7 @@ def _task(**task_args):
   c.model = configs.bert_config(hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
                                 intermediate_size=32)
   c.lock()
+  c = registry.resolve(c)
   return c, registry.get("classification")(c)
 
 
@@ -121,8 +122,12 @@ def test_missing_files_and_presets(tmp_path):
   with pytest.raises(ValueError, match=r"task_args.dataset='csv'; the preset goemotions or a file "
                                        r"format tsv \| jsonl"):
     _task(dataset="csv")
-  with pytest.raises(ValueError, match="labels can be set for task_args.files only"):
+  (tmp_path / "labels.txt").write_text("x\ny\n", encoding="utf-8")
+  with pytest.raises(ValueError, match=r"labels=\('a',\) but .*labels.txt gives \('x', 'y'\); "
+                                       "labels can be set for task_args.files only"):
     _task(data_dir=str(tmp_path), labels=("a",))
+  config, _ = _task(data_dir=str(tmp_path))  # the preset's labels are recorded, and accepted again
+  assert config.task_args.labels == ("x", "y") and registry.resolve(config) == config
   write(tmp_path, "labels.txt", "a\nb\n")
   _, task = _task(data_dir=str(tmp_path))  # the preset: labels.txt in data_dir
   assert task.label_names == ("a", "b")

@@ -124,7 +124,7 @@ def test_task_loss_is_zlpr_with_label_smoothing(tmp_path):
   with config.unlocked():
     config.task_args.label_smoothing = 0.2
   from flaxnlp.tasks import registry  # pylint: disable=import-outside-toplevel
-  task = registry.get("classification")(config)
+  task = registry.get("classification")(registry.resolve(config))
   examples = task.examples("train")[:5]
   feats = [task.featurize(ex, train=True, rng=np.random.default_rng(0)) for ex in examples]
   assert feats[0]["token_ids"][0] == 101 and feats[0]["token_ids"][-1] == 102  # [CLS] ... [SEP]
@@ -172,9 +172,10 @@ def test_tiny_bert_learns_keyword_labels(tmp_path):
 
 def test_tfds_cache_holds_the_reader_examples(tmp_path):
   # The generic task-examples cache (flaxnlp.data.builders) over GoEmotions-format files.
-  from flaxnlp.tasks import classification  # pylint: disable=import-outside-toplevel
+  from flaxnlp.tasks import classification, registry  # pylint: disable=import-outside-toplevel
   manual = write_dataset(tmp_path / "manual", sizes=(12, 5, 3))
-  task = classification.ClassificationTask(tiny_config(manual, "unused-vocab.txt"))
+  config = registry.resolve(tiny_config(manual, "unused-vocab.txt"))
+  task = classification.ClassificationTask(config)
   for split, n in (("train", 12), ("eval", 5), ("test", 3)):
     source = task_source(task, split, tmp_path / "tfds")
     assert len(source) == n

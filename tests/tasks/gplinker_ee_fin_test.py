@@ -35,7 +35,7 @@ def task(tmp_path):
   shutil.copy(os.path.join(FIX, "duee_fin_schema.json"), tmp_path / "duee_fin_event_schema.json")
   shutil.copy(os.path.join(FIX, "duee_fin.json"), tmp_path / "duee_fin_train.json")
   shutil.copy(os.path.join(FIX, "duee_fin.json"), tmp_path / "duee_fin_dev.json")
-  return registry.get("event_extraction")(_config(tmp_path, dataset="duee_fin"))
+  return registry.get("event_extraction")(registry.resolve(_config(tmp_path, dataset="duee_fin")))
 
 
 def _perfect(batch, key, heads):
@@ -119,7 +119,7 @@ def test_fin_from_json_joins_title(task):
 def test_bad_format_lists_valid_ones(tmp_path):
   with pytest.raises(ValueError, match=r"unknown event_extraction task_args.dataset 'ace'; "
                                        r"one of duee, duee_fin"):
-    registry.get("event_extraction")(_config(tmp_path, dataset="ace"))
+    registry.get("event_extraction")(registry.resolve(_config(tmp_path, dataset="ace")))
 
 
 def test_enum_value_colliding_with_a_role_is_rejected(tmp_path):
@@ -127,4 +127,4 @@ def test_enum_value_colliding_with_a_role_is_rejected(tmp_path):
       '{"event_type": "X", "role_list": [{"role": "A"}, {"role": "B", "enum_items": ["A", "C"]}]}\n',
       encoding="utf-8")
   with pytest.raises(ValueError, match=r"enum value repeats .*\[\('X', 'A'\)\]"):
-    registry.get("event_extraction")(_config(tmp_path, dataset="duee_fin"))
+    registry.get("event_extraction")(registry.resolve(_config(tmp_path, dataset="duee_fin")))

@@ -24,7 +24,7 @@ def task(tmp_path):
   c.task_args = ee_task_args(data_dir=str(tmp_path), head_size=8, num_train=2)
   c.model = configs.bert_config(hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
                                 intermediate_size=32)
-  return registry.get("event_extraction")(c)
+  return registry.get("event_extraction")(registry.resolve(c))
 
 
 def test_labels_perfect_decode_and_metrics(task):

@@ -1,6 +1,6 @@
 """Relation and event extraction on your own files (issue 14): DuIE-shaped JSON lines with a schema
-(or predicates from the training file), DuEE / DuEE-fin JSON lines with an event schema; what is
-written back into the config; malformed lines and missing files; and a run per task that trains
+(or predicates from the training file), DuEE / DuEE-fin JSON lines with an event schema; what
+resolving the config records; malformed lines and missing files; and a run per task that trains
 and predicts on files written here."""
 import json
 
@@ -45,6 +45,7 @@ def _task(name, args):
   c.task_args = args
   c.model = configs.bert_config(**MODEL)
   c.lock()
+  c = registry.resolve(c)
   return c, registry.get(name)(c)
 
 

@@ -25,7 +25,18 @@ def task(tmp_path):
   c.task_args = re_task_args(data_dir=str(tmp_path), head_size=8)
   c.model = configs.bert_config(hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
                                 intermediate_size=32)
-  return registry.get("relation_extraction")(c)
+  return registry.get("relation_extraction")(registry.resolve(c))
+
+
+def test_the_preset_schema_is_resolved_into_the_config_not_read_by_the_task(task):
+  assert task.args.predicates == task.predicates == ("作曲", "歌手")  # all_50_schemas, file order
+  unresolved = task.config.copy_and_resolve_references()
+  with unresolved.unlocked():
+    unresolved.task_args.predicates = ()
+  with pytest.raises(ValueError, match="task_args.predicates is empty: resolve the dataset first"):
+    registry.get("relation_extraction")(unresolved)
+  os.remove(os.path.join(task.args.data_dir, "all_50_schemas"))
+  assert registry.get("relation_extraction")(task.config).predicates == ("作曲", "歌手")
 
 
 def test_featurize_collate_labels_by_hand(task):

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from flaxnlp import configs, train
+from flaxnlp.data import spans
 from flaxnlp.data.formats import NerExample
 from flaxnlp.decoding import bio
 from flaxnlp.tasks import ner
@@ -160,15 +161,15 @@ def test_nested_gold_is_refused_unless_training_keeps_the_outer_entity(tmp_path)
     keep_outer.examples("eval")
   with pytest.raises(ValueError, match="overlap"):
     bio.spans_to_tags(np.array([[LOC, 1, 3], [ORG, 3, 4]]), 8)
-  assert bio.first_overlap([(0, 1, "A"), (0, 1, "A"), (2, 3, "B")]) is None  # duplicates are fine
+  assert spans.first_overlap([(0, 1, "A"), (0, 1, "A"), (2, 3, "B")]) is None  # duplicates are fine
 
 
 def test_outermost_keeps_the_longer_of_each_overlapping_pair():
   nested = [(0, 9, "book"), (1, 4, "company"), (6, 7, "name"), (12, 13, "x"), (12, 15, "y"),
             (14, 17, "z")]  # y overlaps both x and z; z is as long as y and later
-  assert bio.outermost(nested) == [(0, 9, "book"), (12, 15, "y")]
-  assert bio.outermost([(3, 4, "a"), (0, 1, "b")]) == [(0, 1, "b"), (3, 4, "a")]  # flat: as is
-  assert bio.outermost([(0, 2, "a"), (0, 2, "a")]) == [(0, 2, "a")]
+  assert spans.outermost(nested) == [(0, 9, "book"), (12, 15, "y")]
+  assert spans.outermost([(3, 4, "a"), (0, 1, "b")]) == [(0, 1, "b"), (3, 4, "a")]  # flat: as is
+  assert spans.outermost([(0, 2, "a"), (0, 2, "a")]) == [(0, 2, "a")]
 
 
 def _expressible(offsets, spans):

@@ -134,10 +134,11 @@ def _task(tmp_path, **task_args):
   c.model = configs.bert_config(vocab_size=len(VOCAB), hidden_size=16, num_hidden_layers=1,
                                 num_attention_heads=2, intermediate_size=32)
   c.lock()
+  c = registry.resolve(c)
   return c, registry.get("ner")(c)
 
 
-def test_types_come_from_the_training_file_into_the_config(tmp_path):
+def test_types_come_from_the_training_file_into_the_resolved_config(tmp_path):
   train = _write(tmp_path, "train.jsonl", '{"text": "张三在北京", "spans": [[3, 4, "GPE.NAM"], '
                  '[0, 1, "PER.NAM"]]}\n{"text": "张三", "spans": [[0, 1, "PER.NOM"]]}\n')
   evaluation = _write(tmp_path, "eval.jsonl", '{"text": "北京", "spans": [[0, 1, "ORG.NAM"]]}\n')
@@ -146,6 +147,10 @@ def test_types_come_from_the_training_file_into_the_config(tmp_path):
   assert task.types == config.task_args.types == ("GPE.NAM", "PER.NAM", "PER.NOM")
   assert json.loads(configs.to_json(config))["task_args"]["types"] == list(task.types)
   assert len(task.examples("train")) == 2
+  unresolved = json.loads(configs.to_json(config))
+  unresolved["task_args"]["types"] = []
+  with pytest.raises(ValueError, match="task_args.types is empty: resolve the dataset first"):
+    registry.get("ner")(configs.from_json(json.dumps(unresolved)))  # building reads no data
   with pytest.raises(ValueError, match=r"entity types \['ORG.NAM'\] are not in"):
     task.examples("eval")
   with pytest.raises(ValueError, match=r"set --config.task_args.files.test=PATH"):

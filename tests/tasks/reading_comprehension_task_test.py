@@ -16,7 +16,8 @@ from flaxnlp import configs, paths
 from flaxnlp.data import tokenizer as tok_lib
 from flaxnlp.data.formats.qa import Passage, QAExample
 from flaxnlp.models import checkpoints
-from flaxnlp.tasks import rc_diagnostics, rc_samples, registry
+from flaxnlp.diagnostics import reading_comprehension as rc_diagnostics
+from flaxnlp.tasks import rc_samples, registry
 from flaxnlp.tasks import reading_comprehension as rc
 
 EX = QAExample("q1", "谁发明了电话？",

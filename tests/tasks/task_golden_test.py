@@ -161,7 +161,7 @@ def _rounded(x):
 def compute(name: str, tmp: pathlib.Path) -> dict:
   """The golden record of case `name`: losses, aux metrics and decoded predictions."""
   config, train_examples, eval_examples = CASES[name](tmp)
-  task = registry.get(config.task)(config)
+  task = registry.get(config.task)(registry.resolve(config))
   rng = np.random.default_rng(0)
   train = task.collate([task.featurize(ex, train=True, rng=rng) for ex in train_examples], LENGTH)
   params = _init_params(task, {k: np.asarray(v) for k, v in task.dummy_batch(1, LENGTH).items()})

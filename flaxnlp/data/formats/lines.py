@@ -1,4 +1,5 @@
-"""Line readers shared by the formats: JSON lines with a "text", and tab-separated lines.
+"""Line readers shared by the formats: JSON-lines objects with a "text" (through
+`flaxnlp.data.jsonl`), and tab-separated lines.
 
 Both skip blank lines and number lines from 1, so each reader's `DataFormatError` names
 `path:line`.
@@ -15,11 +16,10 @@ PathLike = Union[str, os.PathLike]
 
 def text_records(path: PathLike, expected: str = 'an object with a string "text"'
                  ) -> Iterator[tuple[int, dict]]:
-  """Yields `(line number, record)` for each non-blank line of a JSON-lines file whose record is
-  an object with a string "text"; anything else is a DataFormatError naming the line and saying
-  what was `expected`."""
-  for line_number, record in jsonl.read(path):
-    if not isinstance(record, dict) or not isinstance(record.get("text"), str):
+  """`(line number, record)` of each JSON-lines record, which must be an object with a string
+  "text" (else a DataFormatError naming the line and saying what was `expected`)."""
+  for line_number, record in jsonl.read_objects(path, expected):
+    if not isinstance(record.get("text"), str):
       raise DataFormatError(path, line_number, f"expected {expected}")
     yield line_number, record
 

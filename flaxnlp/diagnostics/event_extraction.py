@@ -10,7 +10,7 @@ fails. For a split this reports, against the gold events:
 Triggers that score well beside argument spans that are never predicted point at argument
 detection (one label per (type, role), few examples each), not at trigger finding or decoding.
 
-  python -m flaxnlp.tasks.ee_diagnostics --workdir runs/ee_duee [--split holdout] [--latest]
+  python -m flaxnlp.diagnostics.event_extraction --workdir runs/ee_duee [--split holdout] [--latest]
 """
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from collections.abc import Sequence
 
 from flaxnlp.data.formats.duee import TRIGGER_ROLE, EventExample
 from flaxnlp.errors import UserError
+from flaxnlp.train import trainer as trainer_lib
 
 Node = tuple[str, str, str, int]  # (event type, role, text, char start; -1 for enum values)
 
@@ -76,7 +77,6 @@ def main(argv: Sequence[str] | None = None) -> int:
   parser.add_argument("--split", default="", help="default: the split the run evaluated on")
   parser.add_argument("--latest", action="store_true", help="the latest checkpoint, not the best")
   args = parser.parse_args(argv)
-  from flaxnlp.train import trainer as trainer_lib  # pylint: disable=import-outside-toplevel
   try:
     trainer = trainer_lib.from_workdir(args.workdir, "event_extraction")
     examples = list(trainer.examples(args.split or trainer.eval_split))

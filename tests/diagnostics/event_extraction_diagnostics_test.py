@@ -1,9 +1,10 @@
-"""`ee_diagnostics.loss_breakdown` on a hand-worked document, and the CLI's user error."""
+"""`flaxnlp.diagnostics.event_extraction.loss_breakdown` on a hand-worked document, and the CLI's
+user error."""
 import pytest
 
 from flaxnlp import configs
 from flaxnlp.data.formats.duee import TRIGGER_ROLE, Argument, Event, EventExample
-from flaxnlp.tasks import ee_diagnostics
+from flaxnlp.diagnostics import event_extraction as ee_diagnostics
 
 T = TRIGGER_ROLE
 # Gold: A triggered by 被捕@2 with r1 张三@0 and r2 昨天@9; B triggered by 获奖@6 with r3 李四@4.

@@ -11,8 +11,8 @@ sees first (`rc_readers.Reader.first_answer_distributions`): the seq2seq prompt'
 MLM reader's first mask position, the span reader's start over a window's tokens, where "[SEP]"
 stands for `[CLS]` (no answer in the window) and the rows are windows.
 
-  python -m flaxnlp.tasks.rc_diagnostics --workdir runs/rc_cmrc [--split holdout] [--limit 64] \
-      [--latest]   # the latest checkpoint instead of the best
+  python -m flaxnlp.diagnostics.reading_comprehension --workdir runs/rc_cmrc [--split holdout] \
+      [--limit 64] [--latest]   # the latest checkpoint instead of the best
 """
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ import numpy as np
 
 from flaxnlp.data.formats.qa import QAExample
 from flaxnlp.errors import UserError
+from flaxnlp.train import trainer as trainer_lib
 
 
 def first_token_report(task, params, examples: Sequence[QAExample]) -> dict[str, dict]:
@@ -53,7 +54,6 @@ def main(argv: Sequence[str] | None = None) -> int:
   parser.add_argument("--limit", type=int, default=64, help="questions (default 64)")
   parser.add_argument("--latest", action="store_true", help="the latest checkpoint, not the best")
   args = parser.parse_args(argv)
-  from flaxnlp.train import trainer as trainer_lib  # pylint: disable=import-outside-toplevel
   try:
     trainer = trainer_lib.from_workdir(args.workdir, "reading_comprehension")
     examples = list(trainer.examples(args.split or trainer.eval_split))[:args.limit]
