@@ -35,6 +35,8 @@ LAYERS = (
 LOCAL_IMPORTS = {
     ("flaxnlp.train.trainer", "flaxnlp.data.builders"):
         "tensorflow_datasets takes seconds to import and only `train.tfds_data_dir` runs use it",
+    ("flaxnlp.sweep", "flaxnlp.train"):
+        "experiment files import the sweep helpers, and `--print-commands` / `--table` need no JAX",
 }
 
 
