@@ -409,8 +409,8 @@ class Trainer:
       out = jax.device_get(self._predict(params, self._device_batch(
           {k: np.asarray(v)[rows] for k, v in host.items()})))
       predictions += decode(jax.tree.map(lambda x: x[:n], out),
-                                 {k: np.asarray(v)[:n] for k, v in host.items()},
-                                 [examples[i] for i in idx[:n]])
+                            {k: np.asarray(v)[:n] for k, v in host.items()},
+                            [examples[i] for i in idx[:n]])
     return predictions
 
   def evaluate(self, params, split: str | None = None) -> dict[str, float]:

@@ -183,9 +183,11 @@ def np_f1(pred, gold, average):
 
 
 def brute_force_best(scores, labels, metric):
-  """The best metric over thresholds at every score, every midpoint and beyond both ends."""
+  """The best metric over thresholds at every score, between every two, beyond both ends, and on
+  a grid of step 0.001 (the scores are multiples of 0.1)."""
   values = np.unique(scores)
-  tries = np.concatenate([values, (values[:-1] + values[1:]) / 2, [values[0] - 5, values[-1] + 5]])
+  tries = np.concatenate([values, (values[:-1] + values[1:]) / 2, [values[0] - 5, values[-1] + 5],
+                          np.arange(values[0] - 1, values[-1] + 1, 0.001)])
   return max(np_f1(scores > t, labels > 0, metric) for t in tries)
 
 
@@ -217,7 +219,7 @@ def test_tuned_threshold_matches_brute_force(metric, seed):
 
 
 def test_tuned_threshold_rejects_bad_arguments():
-  with pytest.raises(ValueError, match="one of macro_f1 | micro_f1"):
+  with pytest.raises(ValueError, match=r"metric 'f1'; one of macro_f1 \| micro_f1"):
     cls_metrics.tune_threshold(np.zeros((2, 2)), np.zeros((2, 2)), "f1")
   with pytest.raises(ValueError, match=r"scores \(2, 2\) and labels \(2, 3\) must be"):
     cls_metrics.tune_threshold(np.zeros((2, 2)), np.zeros((2, 3)))
@@ -249,7 +251,7 @@ def test_bce_trains_then_its_threshold_is_tuned_on_the_holdout(tmp_path, capsys)
   tuned = json.loads((workdir / tune_threshold.RESULT_FILE).read_text())
   assert json.loads(capsys.readouterr().out) == tuned
   assert (tuned["split"], tuned["metric"], tuned["examples"]) == ("holdout", "macro_f1", 48)
-  assert tuned["value"] >= result.metrics["macro_f1"]  # threshold 0 is one of the choices
+  assert tuned["value"] >= result.metrics["macro_f1"]  # the decisions at 0 are among those tried
   # `--mode eval` with the tuned threshold scores the same held-out examples as the tuner did.
   saved = configs.load_workdir_config(workdir)
   configs.check_eval_overrides(saved, {"task_args.threshold": tuned["threshold"]}, "config.json")
