@@ -8,14 +8,14 @@ and with label smoothing ε (targets (1 − ε)·y + ε/2) at its fixed threshol
 held-out training examples. The holdout stage (`:holdout`: one seed, 10% of the training set
 held out) trains hard ZLPR, every ε of the grid `SMOOTHING` and BCE; ε is the best of its
 table, and the BCE threshold is tuned on that BCE run's held-out scores
-(`flaxnlp.tasks.tune_threshold`, the threshold that maximises held-out macro-F1; the dev split
+(`flaxnlp.train.tune_threshold`, the threshold that maximises held-out macro-F1; the dev split
 is never used to choose it). Then 3 seeds per arm, each trained on the whole training set:
 
   python -m flaxnlp.sweep --config experiments/claim_zlpr.py:goemotions,holdout \
       --root runs/claim_zlpr_holdout --seeds 1
   python -m flaxnlp.sweep --root runs/claim_zlpr_holdout --table --metric macro_f1 \
       --metric micro_f1
-  python -m flaxnlp.tasks.tune_threshold \
+  python -m flaxnlp.train.tune_threshold \
       --workdir runs/claim_zlpr_holdout/task_args.loss=bce,seed=0
   # set CHOSEN_SMOOTHING to the best ε in that table and CHOSEN_THRESHOLD to the "threshold"
   # the tuner printed (and wrote to that workdir's threshold.json), then

@@ -7,7 +7,7 @@ ZLPR is compared with. With `label_smoothing` ε both train on the soft targets
 t = (1 − ε)·y + ε/2.
 Prediction: the labels with s_c > `task_args.threshold` (a logit; default 0, ZLPR's fixed
 threshold and BCE's probability 0.5); calibrated probability σ(2s) for ZLPR, σ(s) for BCE. A
-threshold tuned on held-out training examples: `python -m flaxnlp.tasks.tune_threshold`.
+threshold tuned on held-out training examples: `python -m flaxnlp.train.tune_threshold`.
 Metrics: micro / macro F1 over label ids (`flaxnlp.metrics.classification`).
 
 `config.task_args`: see `ClassificationTask.default_args`. Datasets (`task_args.dataset`: the
@@ -100,7 +100,7 @@ class ClassificationTask(base.Task):
       classifier_dropout.
       loss: "zlpr" | "bce" (`LOSSES`); threshold: the decision threshold on the scores
         (logits), default 0; one tuned on held-out training examples:
-        `flaxnlp.tasks.tune_threshold`; `--mode eval` may override it.
+        `flaxnlp.train.tune_threshold`; `--mode eval` may override it.
     """
     c = ml_collections.ConfigDict(dict(
         dataset="goemotions", files=dict(train="", eval="", test="", labels=""), labels=(),

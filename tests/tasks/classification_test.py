@@ -15,8 +15,8 @@ from flaxnlp.data import builders
 from flaxnlp.data.formats import DataFormatError, goemotions
 from flaxnlp.errors import UserError
 from flaxnlp.metrics import classification as cls_metrics
-from flaxnlp.tasks import classification, tune_threshold
-from flaxnlp.train import trainer
+from flaxnlp.tasks import classification
+from flaxnlp.train import trainer, tune_threshold
 
 
 def task_source(task, split, data_dir):
@@ -263,7 +263,7 @@ def test_bce_trains_then_its_threshold_is_tuned_on_the_holdout(tmp_path, capsys)
 def test_threshold_is_never_tuned_without_a_holdout(tmp_path, capsys):
   workdir = tmp_path / "w"
   assert tune_threshold.main(["--workdir", str(workdir)]) == 2
-  assert "config.json does not exist" in capsys.readouterr().err
+  assert f"--workdir {workdir} has no config.json" in capsys.readouterr().err
   workdir.mkdir()
   config = tiny_config(write_dataset(tmp_path / "d", sizes=(4, 2, 1)), minilm_vocab())
   (workdir / "config.json").write_text(configs.to_json(config))

@@ -1,6 +1,6 @@
 """The decision threshold of a trained classifier, tuned on its held-out training examples.
 
-  python -m flaxnlp.tasks.tune_threshold --workdir runs/claim_zlpr_holdout/task_args.loss=bce,seed=0
+  python -m flaxnlp.train.tune_threshold --workdir runs/claim_zlpr_holdout/task_args.loss=bce,seed=0
 
 The workdir must be a "classification" run trained with `train.holdout_fraction` > 0: the scores
 of its best checkpoint (else its latest) on the held-out part of the training set choose the
@@ -23,6 +23,7 @@ import numpy as np
 
 from flaxnlp.errors import UserError
 from flaxnlp.metrics import classification as cls_metrics
+from flaxnlp.train import trainer as trainer_lib
 
 RESULT_FILE = "threshold.json"
 
@@ -33,7 +34,9 @@ def tune(workdir: str | pathlib.Path, metric: str = "macro_f1") -> dict:
   Raises:
     UserError: `workdir` is not a trained classification run with a holdout split.
   """
-  from flaxnlp.train import trainer as trainer_lib  # pylint: disable=import-outside-toplevel
+  if not (pathlib.Path(workdir) / "config.json").is_file():
+    raise UserError(f"--workdir {workdir} has no config.json: expected the workdir of a trained "
+                    f"classification run")
   trainer = trainer_lib.from_workdir(workdir, "classification")
   if trainer.eval_split != "holdout":
     raise UserError(f"{workdir} was trained without train.holdout_fraction, so it has no held-out "
