@@ -279,7 +279,8 @@ def load_workdir_config(workdir: str | pathlib.Path) -> ml_collections.ConfigDic
 # never the model, the tokenization or the data format. A prefix ending in "." covers its subtree.
 EVAL_OVERRIDABLE = ("train.eval_batch_size", "train.eval_split", "train.max_eval_examples",
                     "train.tfds_data_dir", "train.data_workers", "mesh.", "task_args.data_dir",
-                    "task_args.files.eval", "task_args.files.test", "task_args.answer_expand")
+                    "task_args.files.eval", "task_args.files.test", "task_args.answer_expand",
+                    "task_args.threshold")
 
 
 def check_eval_overrides(saved: ml_collections.ConfigDict, overrides: dict, source: str) -> None:

@@ -1,5 +1,6 @@
 """Losses: the ZLPR multi-label family ("softmax + cross-entropy" for multi-label), its blockwise
-GlobalPointer form (memory linear in the length), and seq2seq CE.
+GlobalPointer form (memory linear in the length), the per-class sigmoid cross-entropy it is
+compared with, and seq2seq CE.
 
 Conventions (like `optax.losses`): pure functions; scores are unnormalised logits with the decision
 threshold fixed at 0 (predict class i iff s_i > 0; the calibrated probability is sigmoid(2 s_i));
@@ -105,6 +106,32 @@ def multilabel_categorical_crossentropy(
   pos = jnp.where(pos_on, -jnp.where(pos_on, s, 0.0) + log_t, -jnp.inf)
   neg = jnp.where(neg_on, jnp.where(neg_on, s, 0.0) + log_1mt, -jnp.inf)
   return _log1p_sum_exp(pos) + _log1p_sum_exp(neg)
+
+
+def sigmoid_binary_crossentropy(logits: jax.Array, labels: jax.Array) -> jax.Array:
+  r"""Per-class sigmoid binary cross-entropy, averaged over the classes: one value per row.
+
+  The baseline ZLPR is compared with (blog 7359): each class an independent logistic regression,
+
+  .. math::
+    L = \frac{1}{C} \sum_i -t_i \log\sigma(s_i) - (1 - t_i) \log(1 - \sigma(s_i)),
+
+  computed as -t·log_sigmoid(s) - (1 - t)·log_sigmoid(-s) (`optax.sigmoid_binary_cross_entropy`),
+  finite for any finite logit. Targets t in [0, 1] may be soft (label smoothing). The probability
+  of class i is sigmoid(s_i), so the usual threshold is again s = 0 (probability 0.5); whether a
+  threshold tuned on held-out data predicts better is what docs/claims.md measures. Inputs of
+  lower precision (bfloat16) are computed and returned in float32.
+
+  Args:
+    logits: scores, shape (..., C).
+    labels: targets in [0, 1] (bool, int or float), broadcastable to `logits`.
+
+  Returns:
+    Loss of shape (...,) (the last axis is averaged), float32 (float64 for float64 logits).
+  """
+  s = logits.astype(_compute_dtype(logits.dtype))
+  t = jnp.broadcast_to(jnp.asarray(labels).astype(s.dtype), s.shape)
+  return optax.sigmoid_binary_cross_entropy(s, t).mean(axis=-1)
 
 
 def sparse_multilabel_categorical_crossentropy(

@@ -7,7 +7,9 @@ References written here (never the code under test):
     log(1 + Σ_{i∈pos, j∈neg} e^{s_j - s_i} + Σ_neg e^{s_j} + Σ_pos e^{-s_i}), summed term by term;
   * `np_bert4keras_sparse`: bert4keras' a + log(1 - e^{b-a}) evaluation (blog 8888) in float32,
     used only to show that the stress inputs really break the naive formula;
-  * `np_seq2seq`: log-softmax cross-entropy with a hand-written target mask.
+  * `np_seq2seq`: log-softmax cross-entropy with a hand-written target mask;
+  * `np_sigmoid_bce`: the textbook mean over classes of -t log p - (1 - t) log(1 - p), with
+    p = 1 / (1 + e^{-s}) in float64.
 """
 import functools
 
@@ -22,6 +24,7 @@ from flaxnlp import losses
 # CPU); test_jit_and_vmap_agree_with_eager checks the plain functions against them.
 MLCE = jax.jit(losses.multilabel_categorical_crossentropy)
 SPARSE = jax.jit(losses.sparse_multilabel_categorical_crossentropy, static_argnames="mask_zero")
+BCE = jax.jit(losses.sigmoid_binary_crossentropy)
 
 
 # ----------------------------------------------------------------------------- numpy references
@@ -54,6 +57,14 @@ def np_zlpr_pairwise(s, y):
   pos, neg = s[y == 1], s[y == 0]
   total = 1.0 + np.exp(neg[None, :] - pos[:, None]).sum() + np.exp(neg).sum() + np.exp(-pos).sum()
   return np.log(total)
+
+
+def np_sigmoid_bce(s, t):
+  """Per-class sigmoid cross-entropy averaged over the last axis, float64, no stabilisation
+  (only for |s| small enough that p and 1 - p are representable)."""
+  s, t = np.asarray(s, np.float64), np.asarray(t, np.float64)
+  p = 1.0 / (1.0 + np.exp(-s))
+  return np.mean(-t * np.log(p) - (1.0 - t) * np.log(1.0 - p), axis=-1)
 
 
 def np_lse32(x):
@@ -128,6 +139,40 @@ def test_soft_labels_within_eps_act_as_exact_zero_and_one():
   np.testing.assert_allclose(
       np.asarray(exact), [np_zlpr(s[0], [0.0, 1.0, 0.3, 0.0])], rtol=1e-5)
   assert float(exact[0]) < 10.0
+
+
+# ----------------------------------------------------------------------------- sigmoid BCE
+def test_sigmoid_bce_matches_numpy_with_hard_and_smoothed_targets():
+  rng = np.random.default_rng(11)
+  s = rng.normal(0, 3, (5, 4, 12)).astype(np.float32)
+  y = (rng.random((5, 4, 12)) < 0.3).astype(np.float32)
+  got = np.asarray(BCE(s, y))
+  assert got.shape == (5, 4) and got.dtype == np.float32
+  np.testing.assert_allclose(got, np_sigmoid_bce(s, y), rtol=1e-5, atol=1e-6)
+  smoothed = y * 0.8 + 0.1  # the classification task's targets at ε = 0.2
+  np.testing.assert_allclose(np.asarray(BCE(s, smoothed)), np_sigmoid_bce(s, smoothed),
+                             rtol=1e-5, atol=1e-6)
+  np.testing.assert_allclose(np.asarray(BCE(s, y.astype(bool))), got, rtol=1e-6)
+
+
+def test_sigmoid_bce_soft_optimum_is_sigmoid_of_s():
+  s = jnp.linspace(-3.0, 3.0, 11)[None]
+  at_optimum = grad_of(lambda v: BCE(v, jax.nn.sigmoid(s)), s)
+  np.testing.assert_allclose(np.asarray(at_optimum), 0.0, atol=1e-7)
+  # d/ds of the mean over C = 11 classes is (sigmoid(s) - t) / C.
+  g = grad_of(lambda v: BCE(v, jnp.ones_like(s)), s)
+  np.testing.assert_allclose(np.asarray(g), (np.asarray(jax.nn.sigmoid(s)) - 1.0) / 11, atol=1e-7)
+
+
+def test_sigmoid_bce_extreme_logits_are_finite():
+  # Per class: right with margin 100 → log(1 + e^-100) ≈ 0; wrong by 100 → ≈ 100. Mean 50; the
+  # naive log(1 - sigmoid(100)) = log(0) in float32 would be infinite.
+  s = jnp.array([[100.0, -100.0, 100.0, -100.0]])
+  y = jnp.array([[1.0, 0.0, 0.0, 1.0]])
+  np.testing.assert_allclose(np.asarray(BCE(s, y)), [50.0], rtol=1e-6)
+  np.testing.assert_allclose(np.asarray(grad_of(lambda v: BCE(v, y), s)),
+                             [[0.0, 0.0, 0.25, -0.25]], atol=1e-7)
+  assert BCE(s.astype(jnp.bfloat16), y).dtype == jnp.float32
 
 
 # ----------------------------------------------------------------------------- masking

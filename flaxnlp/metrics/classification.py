@@ -1,4 +1,5 @@
-"""Multi-label classification metrics over sets of label ids."""
+"""Multi-label classification metrics over sets of label ids, and the decision threshold tuned for
+them on held-out scores."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
@@ -42,3 +43,53 @@ def multilabel_f1(predictions: Sequence[Iterable[int]], golds: Sequence[Iterable
   return {"micro_f1": float(_f1(stp, sfp, sfn)), "macro_f1": float(_f1(tp, fp, fn).mean()),
           "micro_precision": float(stp / max(stp + sfp, 1)),
           "micro_recall": float(stp / max(stp + sfn, 1))}
+
+
+THRESHOLD_METRICS = ("macro_f1", "micro_f1")
+
+
+def threshold_candidates(scores: np.ndarray) -> np.ndarray:
+  """Sorted thresholds giving every distinct decision `scores > t` once: one below the lowest
+  score (every label predicted), the midpoint between each two consecutive distinct scores, and
+  the highest score (none predicted)."""
+  values = np.unique(np.asarray(scores, np.float64))
+  return np.concatenate([values[:1] - 1.0, (values[:-1] + values[1:]) / 2, values[-1:]])
+
+
+def _count_above(values: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+  """int [len(thresholds)]: how many of `values` are > each threshold."""
+  return len(values) - np.searchsorted(np.sort(values), thresholds, side="right")
+
+
+def tune_threshold(scores: np.ndarray, labels: np.ndarray,
+                   metric: str = "macro_f1") -> tuple[float, float]:
+  """The single threshold t over all labels whose decisions `scores > t` maximise `metric`.
+
+  Args:
+    scores: float [N, num_labels], the model's label scores (logits) of N held-out examples.
+    labels: {0, 1} [N, num_labels], their gold labels (multi-hot).
+    metric: "macro_f1" or "micro_f1", as `multilabel_f1` computes them.
+
+  Returns:
+    (t, the metric at t), t one of `threshold_candidates(scores)` (every distinct decision is
+    tried); of equally good thresholds, the one closest to 0 (the default threshold).
+  """
+  if metric not in THRESHOLD_METRICS:
+    raise ValueError(f"metric {metric!r}; one of {' | '.join(THRESHOLD_METRICS)}")
+  scores, labels = np.asarray(scores, np.float64), np.asarray(labels) > 0.5
+  if scores.shape != labels.shape or scores.ndim != 2 or not scores.size:
+    raise ValueError(f"scores {scores.shape} and labels {labels.shape} must be the same "
+                     f"non-empty [N, num_labels]")
+  candidates = threshold_candidates(scores)
+  # Per label c and candidate t: tp = #{positive scores > t}, fp = #{negative scores > t}.
+  columns = range(labels.shape[1])
+  tp = np.stack([_count_above(scores[labels[:, c], c], candidates) for c in columns])
+  fp = np.stack([_count_above(scores[~labels[:, c], c], candidates) for c in columns])
+  fn = labels.sum(axis=0)[:, None] - tp
+  if metric == "macro_f1":
+    values = _f1(tp, fp, fn).mean(axis=0)
+  else:
+    values = _f1(tp.sum(axis=0), fp.sum(axis=0), fn.sum(axis=0))
+  best = np.flatnonzero(values == values.max())
+  i = best[np.argmin(np.abs(candidates[best]))]
+  return float(candidates[i]), float(values[i])

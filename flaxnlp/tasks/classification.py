@@ -1,9 +1,13 @@
-"""Multi-label text classification with the ZLPR loss (task "classification").
+"""Multi-label text classification with the ZLPR loss or sigmoid BCE (task "classification").
 
 Model: BERT → [CLS] hidden state → dropout → dense → one score s_c per label (float32).
-Loss: ZLPR `multilabel_categorical_crossentropy` (blog 7359 / 9064), mean over the batch; with
-`label_smoothing` ε the binary targets become t = (1 − ε)·y + ε/2 (soft-label ZLPR).
-Prediction: labels with s_c > 0 (the fixed threshold class); calibrated probability σ(2s).
+Loss (`task_args.loss`), mean over the batch: "zlpr", `multilabel_categorical_crossentropy`
+(blog 7359 / 9064), or "bce", `sigmoid_binary_crossentropy` (mean over the labels), the baseline
+ZLPR is compared with. With `label_smoothing` ε both train on the soft targets
+t = (1 − ε)·y + ε/2.
+Prediction: the labels with s_c > `task_args.threshold` (a logit; default 0, ZLPR's fixed
+threshold and BCE's probability 0.5); calibrated probability σ(2s) for ZLPR, σ(s) for BCE. A
+threshold tuned on held-out training examples: `python -m flaxnlp.train.tune_threshold`.
 Metrics: micro / macro F1 over label ids (`flaxnlp.metrics.classification`).
 
 `config.task_args`: see `ClassificationTask.default_args`. Datasets (`task_args.dataset`: the
@@ -13,7 +17,9 @@ from the training file and saved in the config) and their splits "train", "eval"
 """
 from __future__ import annotations
 
+import difflib
 import functools
+import math
 from collections.abc import Sequence
 
 import flax.linen as nn
@@ -32,6 +38,30 @@ from flaxnlp.models import encoders
 from flaxnlp.tasks import base, registry
 
 SPLIT_FILES = classification_datasets.SPLIT_FILES
+# task_args.loss → per-example loss of scores [B, C] and targets [B, C] in [0, 1], shape [B].
+LOSSES = {"zlpr": losses.multilabel_categorical_crossentropy,
+          "bce": losses.sigmoid_binary_crossentropy}
+
+
+def check_loss_args(args: ml_collections.ConfigDict) -> None:
+  """ValueError for a `loss` not in LOSSES (naming the closest), a non-finite `threshold` or a
+  `label_smoothing` outside [0, 1)."""
+  if args.loss not in LOSSES:
+    close = difflib.get_close_matches(str(args.loss), list(LOSSES), n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    raise ValueError(f"config.task_args.loss={args.loss!r}; one of {' | '.join(LOSSES)}{hint}")
+  if not math.isfinite(args.threshold):
+    raise ValueError(f"config.task_args.threshold={args.threshold}; a finite logit (0 = ZLPR's "
+                     f"fixed threshold, BCE's probability 0.5)")
+  if not 0.0 <= args.label_smoothing < 1.0:
+    raise ValueError(f"config.task_args.label_smoothing={args.label_smoothing}; ε in [0, 1)")
+
+
+def predicted_labels(scores: np.ndarray, threshold: float) -> list[tuple[int, ...]]:
+  """The decision rule: for each row of scores [B, C], the label ids with score > `threshold`
+  (compared in float64, so a threshold between two float32 scores separates them)."""
+  return [tuple(int(i) for i in np.flatnonzero(row > threshold))
+          for row in np.asarray(scores, np.float64)]
 
 
 class BertMultiLabel(nn.Module):
@@ -71,10 +101,14 @@ class ClassificationTask(base.Task):
         `files.labels`, else the sorted labels of the training file, filled in by `resolve_args`.
       vocab: BERT vocab.txt; lowercase; maxlen: tokens incl. [CLS]/[SEP]; label_smoothing ε;
       classifier_dropout.
+      loss: "zlpr" | "bce" (`LOSSES`); threshold: the decision threshold on the scores
+        (logits), default 0; one tuned on held-out training examples:
+        `flaxnlp.train.tune_threshold`; `--mode eval` may override it.
     """
     c = ml_collections.ConfigDict(dict(
         dataset="goemotions", files=dict(train="", eval="", test="", labels=""), labels=(),
-        lowercase=True, maxlen=64, label_smoothing=0.0, classifier_dropout=0.1))
+        lowercase=True, maxlen=64, label_smoothing=0.0, classifier_dropout=0.1, loss="zlpr",
+        threshold=0.0))
     c.data_dir = ml_collections.config_dict.placeholder(str)
     c.vocab = ml_collections.config_dict.placeholder(str)
     return c
@@ -82,6 +116,7 @@ class ClassificationTask(base.Task):
   def __init__(self, config: ml_collections.ConfigDict):
     super().__init__(config)
     classification_datasets.check(self.args)
+    check_loss_args(self.args)
     self.label_names = base.resolved(self.args, "labels")
     self.num_labels = len(self.label_names)
     self._examples: dict[str, list[goemotions.MultiLabelExample]] = {}
@@ -122,19 +157,22 @@ class ClassificationTask(base.Task):
             "labels": np.stack([f["labels"] for f in features])}
 
   def loss(self, params, batch, rng, *, deterministic, perturbations=None):
-    """Mean ZLPR of the label scores s [B, num_labels] (float32); aux: label accuracy."""
+    """Mean `task_args.loss` of the label scores s [B, num_labels] (float32) against the
+    (smoothed) targets; aux: the accuracy of the decisions s > threshold over all labels."""
     s = self.apply(params, batch, rng, deterministic=deterministic, perturbations=perturbations)
     eps = float(self.args.label_smoothing)
     targets = batch["labels"] * (1.0 - eps) + 0.5 * eps
-    loss = losses.multilabel_categorical_crossentropy(s, targets).mean()
-    return loss, {"label_accuracy": jnp.mean((s > 0) == (batch["labels"] > 0.5))}
+    loss = LOSSES[self.args.loss](s, targets).mean()
+    decisions = s > float(self.args.threshold)
+    return loss, {"label_accuracy": jnp.mean(decisions == (batch["labels"] > 0.5))}
 
   def predict(self, params, batch):
-    return self.apply(params, batch) > 0
+    """The label scores (logits), float32 [B, num_labels]; `decode` applies the threshold."""
+    return self.apply(params, batch)
 
   def decode(self, outputs, batch, examples):
     del batch, examples
-    return [tuple(int(i) for i in np.flatnonzero(row)) for row in np.asarray(outputs)]
+    return predicted_labels(outputs, float(self.args.threshold))
 
   def metrics(self, predictions, examples):
     return cls_metrics.multilabel_f1(predictions, [ex.labels for ex in examples],

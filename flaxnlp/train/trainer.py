@@ -433,9 +433,11 @@ class Trainer:
     return best
 
   # ---- Eval & predict -----------------------------------------------------------------------
-  def predict_examples(self, params, examples: Sequence[Any]) -> list[Any]:
-    """Decoded predictions for `examples` (the same list on every process), in order."""
+  def predict_examples(self, params, examples: Sequence[Any], decode=None) -> list[Any]:
+    """Decoded predictions for `examples` (the same list on every process), in order; `decode`
+    (default `task.decode`, same arguments) turns each batch's `task.predict` outputs into them."""
     task = self.task
+    decode = decode or task.decode
     rng = np.random.default_rng(int(self.config.seed))
     features = [task.featurize(ex, train=False, rng=rng) for ex in examples]
     size = int(self.config.train.eval_batch_size)
@@ -446,9 +448,9 @@ class Trainer:
       host = task.collate([features[i] for i in idx], length)
       out = jax.device_get(self._predict(params, self._device_batch(
           {k: np.asarray(v)[rows] for k, v in host.items()})))
-      predictions += task.decode(jax.tree.map(lambda x: x[:n], out),
-                                 {k: np.asarray(v)[:n] for k, v in host.items()},
-                                 [examples[i] for i in idx[:n]])
+      predictions += decode(jax.tree.map(lambda x: x[:n], out),
+                            {k: np.asarray(v)[:n] for k, v in host.items()},
+                            [examples[i] for i in idx[:n]])
     return predictions
 
   def evaluate(self, params, split: str | None = None) -> dict[str, float]:

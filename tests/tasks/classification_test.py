@@ -1,5 +1,8 @@
 """Multi-label classification: GoEmotions reader errors, F1 against a numpy reference, the ZLPR
-task loss against the published formula, warm start from HF weights, and a tiny model that learns."""
+and sigmoid-BCE task losses against their formulas, the decision rule and the threshold tuned on
+held-out examples (against brute force), bad loss arguments, warm start from HF weights, and tiny
+models that learn."""
+import json
 import pathlib
 
 import flax.linen as nn
@@ -10,8 +13,10 @@ import pytest
 from flaxnlp import configs, paths
 from flaxnlp.data import builders
 from flaxnlp.data.formats import DataFormatError, goemotions
+from flaxnlp.errors import UserError
 from flaxnlp.metrics import classification as cls_metrics
-from flaxnlp.train import trainer
+from flaxnlp.tasks import classification, registry
+from flaxnlp.train import trainer, tune_threshold
 
 
 def task_source(task, split, data_dir):
@@ -45,11 +50,10 @@ def write_dataset(directory: pathlib.Path, sizes=(192, 48, 8), seed=0):
   return directory
 
 
-def tiny_config(data_dir, vocab, **train):
-  from flaxnlp.tasks import classification  # pylint: disable=import-outside-toplevel
+def tiny_config(data_dir, vocab, task_args=None, **train):
   c = configs.base_config()
   c.task = "classification"
-  c.task_args = classification.task_args(str(data_dir), str(vocab), maxlen=16)
+  c.task_args = classification.task_args(str(data_dir), str(vocab), maxlen=16, **(task_args or {}))
   c.model = configs.bert_config(vocab_size=30522, hidden_size=32, num_hidden_layers=1,
                                 num_attention_heads=2, intermediate_size=64,
                                 hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
@@ -119,12 +123,22 @@ def test_f1_matches_numpy_multi_hot_reference():
 
 # ---- Task --------------------------------------------------------------------------------------
 
-def test_task_loss_is_zlpr_with_label_smoothing(tmp_path):
-  config = tiny_config(write_dataset(tmp_path / "d"), minilm_vocab())
-  with config.unlocked():
-    config.task_args.label_smoothing = 0.2
-  from flaxnlp.tasks import registry  # pylint: disable=import-outside-toplevel
-  task = registry.get("classification")(registry.resolve(config))
+def np_zlpr(s, t):
+  """Blog 9064's soft ZLPR per row: log(1 + Σ t e^{-s}) + log(1 + Σ (1 - t) e^{s})."""
+  return np.log1p((t * np.exp(-s)).sum(1)) + np.log1p(((1 - t) * np.exp(s)).sum(1))
+
+
+def np_bce(s, t):
+  """Per-class sigmoid cross-entropy, mean over the labels, per row."""
+  p = 1 / (1 + np.exp(-s))
+  return (-t * np.log(p) - (1 - t) * np.log(1 - p)).mean(1)
+
+
+@pytest.mark.parametrize("loss_name, reference", [("zlpr", np_zlpr), ("bce", np_bce)])
+def test_task_loss_with_label_smoothing_and_decisions(tmp_path, loss_name, reference):
+  config = tiny_config(write_dataset(tmp_path / "d"), minilm_vocab(), dict(
+      loss=loss_name, label_smoothing=0.2))
+  task = classification.ClassificationTask(registry.resolve(config))
   examples = task.examples("train")[:5]
   feats = [task.featurize(ex, train=True, rng=np.random.default_rng(0)) for ex in examples]
   assert feats[0]["token_ids"][0] == 101 and feats[0]["token_ids"][-1] == 102  # [CLS] ... [SEP]
@@ -133,11 +147,129 @@ def test_task_loss_is_zlpr_with_label_smoothing(tmp_path):
                                             batch["segment_ids"])["params"])
   s = np.asarray(task.apply(params, batch), np.float64)
   t = batch["labels"] * 0.8 + 0.1
-  ref = np.log1p((t * np.exp(-s)).sum(1)) + np.log1p(((1 - t) * np.exp(s)).sum(1))
   loss, _ = task.loss(params, batch, jax.random.key(0), deterministic=True)
-  np.testing.assert_allclose(float(loss), ref.mean(), rtol=1e-5)
-  preds = task.decode(np.asarray(task.predict(params, batch)), batch, examples)
-  assert preds == [tuple(np.flatnonzero(row > 0)) for row in s]
+  np.testing.assert_allclose(float(loss), reference(s, t).mean(), rtol=1e-5)
+  for threshold in (0.0, float(np.median(s))):  # the default, and one splitting the scores
+    task.args.threshold = threshold
+    expected = [tuple(np.flatnonzero(row > threshold)) for row in s]
+    assert task.decode(np.asarray(task.predict(params, batch)), batch, examples) == expected
+    _, aux = task.loss(params, batch, jax.random.key(0), deterministic=True)
+    np.testing.assert_allclose(float(aux["label_accuracy"]),
+                               np.mean((s > threshold) == (batch["labels"] > 0.5)), rtol=1e-6)
+
+
+def test_decision_rule_is_score_above_threshold():
+  scores = np.array([[0.5, -0.1, 0.0], [1.0, 2.0, 0.25]], np.float32)
+  assert classification.predicted_labels(scores, 0.0) == [(0,), (0, 1, 2)]
+  assert classification.predicted_labels(scores, 0.25) == [(0,), (0, 1)]  # 0.25 is not > 0.25
+  assert classification.predicted_labels(scores, -1.0) == [(0, 1, 2), (0, 1, 2)]
+  # A float64 threshold between two neighbouring float32 scores separates them (rounded to
+  # float32 it would equal one of them).
+  low = np.float32(1.0)
+  high = np.nextafter(low, np.float32(2.0))
+  middle = (float(low) + float(high)) / 2
+  assert classification.predicted_labels(np.array([[low, high]]), middle) == [(1,)]
+
+
+# ---- Threshold tuning -------------------------------------------------------------------------
+
+def np_f1(pred, gold, average):
+  """sklearn-style F1 of multi-hot bool matrices [N, C] (0 where undefined)."""
+  tp, fp, fn = (pred & gold).sum(0), (pred & ~gold).sum(0), (~pred & gold).sum(0)
+  if average == "micro_f1":
+    tp, fp, fn = tp.sum(), fp.sum(), fn.sum()
+  denom = 2 * tp + fp + fn
+  return float(np.mean(np.where(denom > 0, 2 * tp / np.maximum(denom, 1), 0.0)))
+
+
+def brute_force_best(scores, labels, metric):
+  """The best metric over thresholds at every score, between every two, beyond both ends, and on
+  a grid of step 0.001 (the scores are multiples of 0.1)."""
+  values = np.unique(scores)
+  tries = np.concatenate([values, (values[:-1] + values[1:]) / 2, [values[0] - 5, values[-1] + 5],
+                          np.arange(values[0] - 1, values[-1] + 1, 0.001)])
+  return max(np_f1(scores > t, labels > 0, metric) for t in tries)
+
+
+def test_tuned_threshold_hand_worked():
+  # One label. Scores 3, 2, 1, 0.5 with gold 1, 0, 1, 0: t between 0.5 and 1 predicts the first
+  # three (tp 2, fp 1, fn 0: F1 4/5), the best; t = 0 predicts all four (F1 2/3).
+  scores = np.array([[3.0], [2.0], [1.0], [0.5]])
+  labels = np.array([[1], [0], [1], [0]])
+  assert cls_metrics.tune_threshold(scores, labels) == (0.75, pytest.approx(0.8))
+  # A tie: scores 4, 1, -1, -2 with gold 1, 0, 0, 1. Predicting only the first (t = 2.5: tp 1,
+  # fn 1) and predicting all (t = -3: tp 2, fp 2) both give F1 2/3 (the other cuts 0.5 and
+  # 0.4); of the two, the threshold closest to 0.
+  tied = np.array([[4.0], [1.0], [-1.0], [-2.0]])
+  assert cls_metrics.tune_threshold(tied, labels[[0, 1, 3, 2]]) == (2.5, pytest.approx(2 / 3))
+
+
+@pytest.mark.parametrize("metric", ["macro_f1", "micro_f1"])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_tuned_threshold_matches_brute_force(metric, seed):
+  rng = np.random.default_rng(seed)
+  labels = (rng.random((12, 4)) < 0.35).astype(np.int64)
+  scores = np.round(rng.normal(labels - 0.5, 1.0), 1)  # rounded: ties between scores
+  t, value = cls_metrics.tune_threshold(scores, labels, metric)
+  assert value == pytest.approx(brute_force_best(scores, labels, metric))
+  assert np_f1(scores > t, labels > 0, metric) == pytest.approx(value)
+  assert cls_metrics.multilabel_f1(classification.predicted_labels(scores, t),
+                                   [np.flatnonzero(row) for row in labels], 4)[metric] == (
+                                       pytest.approx(value))
+
+
+def test_tuned_threshold_rejects_bad_arguments():
+  with pytest.raises(ValueError, match=r"metric 'f1'; one of macro_f1 \| micro_f1"):
+    cls_metrics.tune_threshold(np.zeros((2, 2)), np.zeros((2, 2)), "f1")
+  with pytest.raises(ValueError, match=r"scores \(2, 2\) and labels \(2, 3\) must be"):
+    cls_metrics.tune_threshold(np.zeros((2, 2)), np.zeros((2, 3)))
+
+
+# ---- Bad loss arguments ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("args, message", [
+    (dict(loss="bse"), r"task_args.loss='bse'; one of zlpr \| bce \(did you mean 'bce'\?\)"),
+    (dict(threshold=float("nan")), r"task_args.threshold=nan; a finite logit"),
+    (dict(label_smoothing=1.0), r"task_args.label_smoothing=1.0; ε in \[0, 1\)"),
+])
+def test_bad_loss_arguments_fail_before_any_work(tmp_path, args, message):
+  config = tiny_config(write_dataset(tmp_path / "d", sizes=(4, 2, 1)), minilm_vocab(), args)
+  with pytest.raises(UserError, match=message):
+    trainer.run(config, tmp_path / "w")
+  assert not (tmp_path / "w").exists()
+
+
+@pytest.mark.slow
+def test_bce_trains_then_its_threshold_is_tuned_on_the_holdout(tmp_path, capsys):
+  config = tiny_config(write_dataset(tmp_path / "d"), minilm_vocab(), dict(loss="bce"),
+                       num_steps=10, checkpoint_every=10, holdout_fraction=0.25)
+  workdir = tmp_path / "w"
+  result = trainer.run(config, workdir)
+  assert np.isfinite(result.summary["loss"]) and 0.0 <= result.metrics["macro_f1"] <= 1.0
+  capsys.readouterr()  # the training log
+  assert tune_threshold.main(["--workdir", str(workdir)]) == 0
+  tuned = json.loads((workdir / tune_threshold.RESULT_FILE).read_text())
+  assert json.loads(capsys.readouterr().out) == tuned
+  assert (tuned["split"], tuned["metric"], tuned["examples"]) == ("holdout", "macro_f1", 48)
+  assert tuned["value"] >= result.metrics["macro_f1"]  # the decisions at 0 are among those tried
+  # `--mode eval` with the tuned threshold scores the same held-out examples as the tuner did.
+  saved = configs.load_workdir_config(workdir)
+  configs.check_eval_overrides(saved, {"task_args.threshold": tuned["threshold"]}, "config.json")
+  saved.task_args.threshold = tuned["threshold"]
+  evaluated = trainer.run(saved, workdir, "eval").metrics
+  assert evaluated["macro_f1"] == pytest.approx(tuned["value"])
+
+
+def test_threshold_is_never_tuned_without_a_holdout(tmp_path, capsys):
+  workdir = tmp_path / "w"
+  assert tune_threshold.main(["--workdir", str(workdir)]) == 2
+  assert f"--workdir {workdir} has no config.json" in capsys.readouterr().err
+  workdir.mkdir()
+  config = tiny_config(write_dataset(tmp_path / "d", sizes=(4, 2, 1)), minilm_vocab())
+  (workdir / "config.json").write_text(configs.to_json(config))
+  assert tune_threshold.main(["--workdir", str(workdir)]) == 2
+  assert "trained without train.holdout_fraction" in capsys.readouterr().err
+  assert sorted(p.name for p in workdir.iterdir()) == ["config.json"]
 
 
 def test_warm_start_copies_hf_encoder_weights(tmp_path):
@@ -162,9 +294,10 @@ def test_warm_start_copies_hf_encoder_weights(tmp_path):
 
 
 @pytest.mark.slow
-def test_tiny_bert_learns_keyword_labels(tmp_path):
-  config = tiny_config(write_dataset(tmp_path / "d"), minilm_vocab(), num_steps=120,
-                       checkpoint_every=120)
+@pytest.mark.parametrize("loss_name", ["zlpr", "bce"])
+def test_tiny_bert_learns_keyword_labels(tmp_path, loss_name):
+  config = tiny_config(write_dataset(tmp_path / "d"), minilm_vocab(), dict(loss=loss_name),
+                       num_steps=120, checkpoint_every=120)
   summary = trainer.run(config, tmp_path / "w").summary
   # Chance level (predicting every label) gives macro-F1 ≈ 0.67; keywords are learnable.
   assert summary["eval"]["macro_f1"] > 0.9, summary
@@ -172,7 +305,6 @@ def test_tiny_bert_learns_keyword_labels(tmp_path):
 
 def test_tfds_cache_holds_the_reader_examples(tmp_path):
   # The generic task-examples cache (flaxnlp.data.builders) over GoEmotions-format files.
-  from flaxnlp.tasks import classification, registry  # pylint: disable=import-outside-toplevel
   manual = write_dataset(tmp_path / "manual", sizes=(12, 5, 3))
   config = registry.resolve(tiny_config(manual, "unused-vocab.txt"))
   task = classification.ClassificationTask(config)
