@@ -117,8 +117,9 @@ def test_event_merge_shifts_located_nodes_only(tmp_path):
       '{"event_type": "入狱", "role_list": [{"role": "入狱者"}]}\n', encoding="utf-8")
   (tmp_path / "dev.json").write_text(json.dumps({"id": "1", "text": "张三入狱", "event_list": []},
                                                 ensure_ascii=False) + "\n", encoding="utf-8")
-  task = registry.get("event_extraction")(_config(tmp_path, "event_extraction", ee_task_args(
-      data_dir=str(tmp_path), head_size=8, num_train=1), vocab_size=21128))
+  config = _config(tmp_path, "event_extraction", ee_task_args(
+      data_dir=str(tmp_path), head_size=8, num_train=1), vocab_size=21128)
+  task = registry.get("event_extraction")(registry.resolve(config))
   w = [windows.Window(0, 10), windows.Window(5, 15)]
   event = [("入狱", "触发词", "入狱", 3), ("入狱", "入狱者", "张三", 1)]  # extent (1, 4)
   shifted = [("入狱", "触发词", "入狱", 8), ("入狱", "入狱者", "张三", 6)]  # text (6, 9)
@@ -133,8 +134,9 @@ def test_relation_merge_places_triples_in_their_window(tmp_path):
   (tmp_path / "all_50_schemas").write_text(json.dumps(
       {"subject_type": "人物", "predicate": "妻子", "object_type": "人物"},
       ensure_ascii=False) + "\n", encoding="utf-8")
-  task = registry.get("relation_extraction")(_config(tmp_path, "relation_extraction", re_task_args(
-      data_dir=str(tmp_path), head_size=8), vocab_size=21128))
+  config = _config(tmp_path, "relation_extraction", re_task_args(
+      data_dir=str(tmp_path), head_size=8), vocab_size=21128)
+  task = registry.get("relation_extraction")(registry.resolve(config))
   text = "甲妻乙，丙妻丁，戊妻己"
   w = [windows.Window(0, 7), windows.Window(3, 11)]  # "甲妻乙，丙妻丁" and "，丙妻丁，戊妻己"
   a, b, c = ("甲", "妻子", "乙"), ("丙", "妻子", "丁"), ("戊", "妻子", "己")

@@ -165,16 +165,22 @@ def test_failing_evaluation_keeps_the_trained_step_and_says_how_to_evaluate(tmp_
 
 def test_final_step_is_saved_before_the_final_evaluation(tmp_path, monkeypatch):
   config = tiny_config(num_steps=4, checkpoint_every=100, eval_every=0, best_metric="")
-  saved_at_eval = []
-  evaluate = trainer.Trainer.evaluate
+  events = []
+  evaluate, save = trainer.Trainer.evaluate, checkpointing.save
 
-  def spy(self, params, split=None):
-    saved_at_eval.append(checkpointing.committed_steps(self.workdir / "checkpoints"))
+  def spy_evaluate(self, params, split=None):
+    events.append("evaluate")
     return evaluate(self, params, split)
 
-  monkeypatch.setattr(trainer.Trainer, "evaluate", spy)
+  def spy_save(mngr, step, *args, **kwargs):
+    events.append(f"save {step}")
+    return save(mngr, step, *args, **kwargs)
+
+  monkeypatch.setattr(trainer.Trainer, "evaluate", spy_evaluate)
+  monkeypatch.setattr(checkpointing, "save", spy_save)
   trainer.run(config, tmp_path)
-  assert saved_at_eval == [[4]]
+  assert events == ["save 4", "evaluate"]
+  assert checkpointing.committed_steps(tmp_path / "checkpoints") == [4]
 
 
 # ---- 3. Preemption -----------------------------------------------------------------------------------
