@@ -30,7 +30,7 @@ calls), its share of the full step, and for matmul-heavy parts the achieved GFLO
 fraction of the peak (train FLOPs as in `train_throughput.train_flops`, MLM head at the real
 targets for the full step).
 
-  python benchmarks/train_step_breakdown.py              # ≈ 3 min on 2 idle cores
+  python benchmarks/train_step_breakdown.py              # two rounds (a few minutes)
   python benchmarks/train_step_breakdown.py --rounds 1   # one round
 """
 import argparse
