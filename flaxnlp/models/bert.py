@@ -190,8 +190,8 @@ def add_output_bias(logits: jax.Array, bias: jax.Array) -> jax.Array:
 
   The value and both gradients are those of `logits + bias`; only the bias gradient's reduction
   differs: XLA:CPU sums the M rows of the [M, V] upstream gradient (M = B·P MLM targets, V = 21,128)
-  one column at a time, ~30× slower than the same sum as a vector-matrix product
-  (`benchmarks/train_step_breakdown.py`, part "MLM head + loss").
+  tens of times slower than the same sum as a vector-matrix product
+  (`benchmarks/train_step_breakdown.py`, the "bias gradient" parts).
   """
   return logits + bias
 
