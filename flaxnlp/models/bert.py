@@ -184,6 +184,30 @@ def init_decode_cache(prefix: PrefixCache, rows_per_prefix: int, max_len: int) -
                      index=jnp.zeros((), jnp.int32))
 
 
+@jax.custom_vjp
+def add_output_bias(logits: jax.Array, bias: jax.Array) -> jax.Array:
+  """logits [..., V] + bias [V], whose gradient wrt `bias` is computed as ones [M] @ g [M, V].
+
+  The value and both gradients are those of `logits + bias`; only the bias gradient's reduction
+  differs: XLA:CPU sums the M rows of the [M, V] upstream gradient (M = B·P MLM targets, V = 21,128)
+  tens of times slower than the same sum as a vector-matrix product
+  (`benchmarks/train_step_breakdown.py`, the "bias gradient" parts).
+  """
+  return logits + bias
+
+
+def _add_output_bias_fwd(logits, bias):
+  return logits + bias, None
+
+
+def _add_output_bias_bwd(_, g):
+  rows = g.reshape(-1, g.shape[-1])
+  return g, jnp.ones((rows.shape[0],), rows.dtype) @ rows
+
+
+add_output_bias.defvjp(_add_output_bias_fwd, _add_output_bias_bwd)
+
+
 def _init(cfg: BertConfig, names: tuple):
   return nn.with_logical_partitioning(nn.initializers.normal(cfg.initializer_range), names)
 
@@ -399,7 +423,7 @@ class Bert(nn.Module):
       h = self.mlm_norm(ACTIVATIONS[cfg.hidden_act](self.mlm_dense(hidden)))
     emb = self.embeddings.word_embeddings.embedding.astype(cfg.compute_dtype)
     logits = jnp.einsum("...d,vd->...v", h, emb, preferred_element_type=jnp.float32)
-    return logits + self.mlm_bias if cfg.use_bias else logits
+    return add_output_bias(logits, self.mlm_bias) if cfg.use_bias else logits
 
   def prefill(self, token_ids, segment_ids=None,
               attention: str = "unilm") -> tuple[BertOutput, PrefixCache]:

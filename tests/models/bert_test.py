@@ -125,6 +125,20 @@ def test_token_embedding_perturbation_equals_shifted_embedding_row():
   np.testing.assert_allclose(perturbed.last_hidden_state, want.last_hidden_state, atol=1e-6)
 
 
+def test_output_bias_value_and_gradients_are_those_of_a_plain_add():
+  rng = np.random.default_rng(0)
+  logits = rng.normal(size=(3, 5, 7)).astype(np.float32)
+  bias = rng.normal(size=(7,)).astype(np.float32)
+  upstream = rng.normal(size=(3, 5, 7)).astype(np.float32)
+  out, vjp = jax.vjp(bert_lib.add_output_bias, logits, bias)
+  d_logits, d_bias = vjp(jnp.asarray(upstream))
+  np.testing.assert_allclose(np.asarray(out), logits + bias, rtol=1e-6)
+  np.testing.assert_array_equal(np.asarray(d_logits), upstream)
+  # d bias[v] = sum over every row (b, p) of upstream[b, p, v]
+  np.testing.assert_allclose(np.asarray(d_bias), upstream.astype(np.float64).sum((0, 1)),
+                             rtol=1e-5, atol=1e-6)
+
+
 def test_every_parameter_has_logical_axes_that_map_to_the_mesh_rules():
   model = Bert(TINY, mlm_head=True, pooler=True)
   boxed = jax.eval_shape(model.init, jax.random.PRNGKey(0), jnp.ones((1, 4), jnp.int32))["params"]
