@@ -43,6 +43,9 @@ class MlmReader(rc_readers.Reader):
   def dummy_batch(self, batch_size: int, length: int):
     return {"token_ids": np.ones((batch_size, length), np.int32)}
 
+  def passage_token_limit(self) -> int:
+    return int(self.args.max_p_len) - 1  # encoded with maxlen = max_p_len + 1, [CLS] dropped
+
   def row(self, question: str, passage: str) -> list[int]:
     """Token ids `[CLS] [MASK]×A [SEP] question [SEP] passage [SEP]`."""
     tok, args = self.tokenizer, self.args

@@ -52,6 +52,10 @@ class Reader:
     """The index of "no answer" in `first_answer_probs` (`[SEP]`, the end of an empty answer)."""
     return self.tokenizer.sep_id
 
+  def passage_token_limit(self) -> int | None:
+    """The most tokens of a passage (punctuation replaced) a row reads; None: windows read all."""
+    return int(self.args.max_p_len) - 2  # [CLS] passage [SEP]
+
   def first_answer_targets(self, example) -> tuple[list[np.ndarray], list[int]]:
     """The rows of `example` (one per passage) and each passage's first answer token
     (`null_index()` without an answer)."""

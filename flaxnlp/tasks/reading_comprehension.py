@@ -44,7 +44,7 @@ from flaxnlp.data.formats import qa
 from flaxnlp.decoding import rc_vote
 from flaxnlp.metrics import qa as qa_metrics
 from flaxnlp.models import checkpoints
-from flaxnlp.tasks import base, registry
+from flaxnlp.tasks import base, rc_samples, registry
 from flaxnlp.tasks.rc_mlm_reader import MlmReader
 from flaxnlp.tasks.rc_seq2seq_reader import Seq2SeqReader
 from flaxnlp.tasks.rc_span_reader import SpanReader
@@ -237,13 +237,15 @@ class ReadingComprehensionTask(base.Task):
     return qa_datasets.example_from_json(obj)
 
   def truncates(self, example: qa.QAExample) -> bool:
-    """True when the prompts (`rc_samples.decoding_prompts`) cut the question (more than
-    max_q_len − 1 tokens) or a passage (more than max_p_len − 2)."""
+    """True when a row cuts the question (more than max_q_len − 1 tokens) or a passage (more than
+    the reader's `passage_token_limit`, punctuation replaced as in `rc_samples`)."""
     def tokens(text):
       return len(self.tokenizer.tokenize(text))
+    limit = self.reader.passage_token_limit()
     return (tokens(example.question) > int(self.args.max_q_len) - 1
-            or any(tokens(rc_samples.replace_passage_punctuation(p.text))
-                   > int(self.args.max_p_len) - 2 for p in example.passages))
+            or limit is not None and any(
+                tokens(rc_samples.replace_passage_punctuation(p.text)) > limit
+                for p in example.passages))
 
   def to_json(self, example: qa.QAExample, prediction: str):
     """Predict-mode output: id, question and the answer ("" = no answer)."""

@@ -181,3 +181,15 @@ def test_step0_diagnostic_rows_of_the_mlm_and_span_readers(mlm, span):
   row = row[:np.count_nonzero(row)]
   logits = mlm.model.apply({"params": params}, row[None]).mlm_logits[0, 1]
   np.testing.assert_allclose(probs[1], np.exp(log_softmax(logits)), rtol=1e-4, atol=1e-7)
+
+
+@pytest.mark.parametrize("reader, passage_limit", [("seq2seq", 14), ("mlm", 15), ("span", None)])
+def test_predict_counts_what_each_reader_would_cut(reader, passage_limit):
+  # max_p_len = 16, max_q_len = 8: a seq2seq row holds [CLS] + 14 passage tokens + [SEP], the MLM
+  # row 15 (its passage is encoded with maxlen 17, [CLS] dropped); span windows read all.
+  task = make_task(reader)
+  question_ok = "问" * 7   # max_q_len - 1 tokens: whole
+  for n in (14, 15, 16):
+    example = QAExample("q", question_ok, [Passage("字" * n, "")], ())
+    assert task.truncates(example) == (passage_limit is not None and n > passage_limit), n
+  assert task.truncates(QAExample("q", "问" * 8, [Passage("字", "")], ()))
