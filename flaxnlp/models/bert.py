@@ -13,7 +13,8 @@ padding: keys with token id 0 are masked out of every attention.
 
 Parameters are float32 and carry logical axis names ("vocab", "embed", "mlp", "heads", "kv",
 "length", "type"); `BertConfig.dtype` is the compute dtype. Attention softmax, LayerNorm statistics
-and MLM logits are float32 whatever the compute dtype.
+and MLM logits are float32 whatever the compute dtype. Every dense layer and the tied MLM projection
+multiply through `flaxnlp.layers.dense`, whose kernel gradient transposes the smaller operand.
 
 Decoding (UniLM / causal): `Bert.prefill` encodes a prompt once and returns its per-layer keys and
 values (`PrefixCache`); `init_decode_cache` adds pre-allocated slots for generated positions
@@ -32,6 +33,7 @@ import jax
 import jax.numpy as jnp
 
 from flaxnlp.layers import attention as attn_lib
+from flaxnlp.layers import dense as dense_lib
 from flaxnlp.layers import dropout as dropout_lib
 from flaxnlp.layers import rope as rope_lib
 
@@ -228,7 +230,7 @@ def _layer_norm(cfg: BertConfig, name: str) -> nn.Module:
 
 def _dense(cfg: BertConfig, features: int, names: tuple, name: str) -> nn.Dense:
   return nn.Dense(features, dtype=cfg.compute_dtype, name=name, kernel_init=_init(cfg, names),
-                  use_bias=cfg.use_bias,
+                  use_bias=cfg.use_bias, dot_general=dense_lib.dense_dot_general,
                   bias_init=_const(nn.initializers.zeros_init(), names[-1:]))
 
 
@@ -289,13 +291,14 @@ class BertSelfAttention(nn.Module):
     cfg = self.config
     qkv = dict(features=(cfg.num_attention_heads, cfg.head_dim), dtype=cfg.compute_dtype,
                kernel_init=_init(cfg, ("embed", "heads", "kv")), use_bias=cfg.use_bias,
-               bias_init=_const(nn.initializers.zeros_init(), ("heads", "kv")))
+               bias_init=_const(nn.initializers.zeros_init(), ("heads", "kv")),
+               dot_general=dense_lib.dense_dot_general)
     self.query = nn.DenseGeneral(**qkv)
     self.key = nn.DenseGeneral(**qkv)
     self.value = nn.DenseGeneral(**qkv)
     self.output = nn.DenseGeneral(cfg.hidden_size, axis=(-2, -1), dtype=cfg.compute_dtype,
                                   kernel_init=_init(cfg, ("heads", "kv", "embed")),
-                                  use_bias=cfg.use_bias,
+                                  use_bias=cfg.use_bias, dot_general=dense_lib.dense_dot_general,
                                   bias_init=_const(nn.initializers.zeros_init(), ("embed",)))
     self.dropout = dropout_lib.Dropout(cfg.attention_probs_dropout_prob)
 
@@ -422,7 +425,7 @@ class Bert(nn.Module):
     else:
       h = self.mlm_norm(ACTIVATIONS[cfg.hidden_act](self.mlm_dense(hidden)))
     emb = self.embeddings.word_embeddings.embedding.astype(cfg.compute_dtype)
-    logits = jnp.einsum("...d,vd->...v", h, emb, preferred_element_type=jnp.float32)
+    logits = dense_lib.dense(h, emb.T, preferred_element_type=jnp.float32)
     return add_output_bias(logits, self.mlm_bias) if cfg.use_bias else logits
 
   def prefill(self, token_ids, segment_ids=None,
