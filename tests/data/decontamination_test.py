@@ -176,8 +176,11 @@ def test_leaks_reference_finds_each_kind():
 @pytest.mark.slow
 def test_kept_stream_shares_nothing_with_any_evaluated_set():
   """The whole default corpus against every evaluated set, in full (46 s of CPU)."""
-  if corpus_sources.missing_eval_files():
-    pytest.skip(f"evaluation data missing: {corpus_sources.missing_eval_files()[:2]}")
+  missing = corpus_sources.missing_eval_files()
+  if missing:
+    pytest.skip(f"the shared evaluation data (../shared/data, or FLAXNLP_SHARED_DATA) lacks "
+                f"{len(missing)} evaluated files, e.g. {missing[0]}: nothing to check the corpus "
+                f"against")
   sets = corpus_sources.eval_sets()
   assert set(sets) == set(corpus_sources.EVALUATED)
   eval_texts = [t for texts in sets.values() for t in texts]
