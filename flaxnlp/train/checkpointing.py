@@ -103,7 +103,8 @@ def _set_aside(mngr: ocp.CheckpointManager, step: int, error: Exception) -> None
   path = pathlib.Path(mngr.directory) / str(step)
   if jax.process_index() == 0:
     sys.stderr.write(f"warning: checkpoint {path} cannot be read ({type(error).__name__}: "
-                     f"{str(error).splitlines()[0][:200]}); skipped, renamed {path.name}{UNREADABLE_SUFFIX}\n")
+                     f"{str(error).splitlines()[0][:200]}); skipped, renamed "
+                     f"{path.name}{UNREADABLE_SUFFIX}\n")
     path.rename(path.with_name(path.name + UNREADABLE_SUFFIX))
   if jax.process_count() > 1:
     from jax.experimental import multihost_utils  # pylint: disable=import-outside-toplevel
